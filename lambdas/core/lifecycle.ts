@@ -1,0 +1,48 @@
+/** Request statuses and the only moves between them (DESIGN.md "Request lifecycle"). */
+
+export const STATUSES = [
+  'REQUESTED',
+  'REJECTED',
+  'PENDING_APPROVAL',
+  'APPROVED',
+  'DENIED',
+  'APPROVAL_EXPIRED',
+  'CANCELLED',
+  'GRANTED',
+  'GRANT_FAILED',
+  'REVOKED',
+  'REVOKE_FAILED',
+] as const;
+
+export type Status = (typeof STATUSES)[number];
+
+/**
+ * Legal moves. `PENDING_APPROVAL → PENDING_APPROVAL` is an approval vote that does not yet reach the quorum:
+ * it changes the approvals on the request and is logged like any other move, so every vote is in the chain.
+ */
+const MOVES: Readonly<Record<Status, readonly Status[]>> = {
+  REQUESTED: ['REJECTED', 'PENDING_APPROVAL', 'APPROVED', 'CANCELLED'],
+  PENDING_APPROVAL: ['PENDING_APPROVAL', 'APPROVED', 'DENIED', 'APPROVAL_EXPIRED', 'CANCELLED'],
+  APPROVED: ['GRANTED', 'GRANT_FAILED'],
+  GRANTED: ['REVOKED', 'REVOKE_FAILED'],
+  REVOKE_FAILED: ['REVOKED'],
+  REJECTED: [],
+  DENIED: [],
+  APPROVAL_EXPIRED: [],
+  CANCELLED: [],
+  GRANT_FAILED: [],
+  REVOKED: [],
+};
+
+/** True when the lifecycle allows moving from `from` to `to`. */
+export function isLegalTransition(from: Status, to: Status): boolean {
+  return MOVES[from].includes(to);
+}
+
+/** True when no further move is possible. */
+export function isTerminal(status: Status): boolean {
+  return MOVES[status].length === 0;
+}
+
+/** Statuses in which a policy may be attached to the target (the sweeper's and the revoke's concern). */
+export const HOLDS_GRANT: readonly Status[] = ['GRANTED', 'REVOKE_FAILED'];

@@ -1,0 +1,72 @@
+import type { Status } from './lifecycle.ts';
+
+/** One block of permissions asked for: actions on resources. */
+export interface Permission {
+  readonly actions: readonly string[];
+  readonly resources: readonly string[];
+}
+
+/** How access is handed out: an inline policy on the target, or STS credentials. */
+export type GrantKind = 'policy' | 'credentials';
+
+/** One approver's vote. */
+export interface ApprovalVote {
+  readonly approver: string;
+  readonly at: string;
+  readonly comment?: string;
+}
+
+/** The request item (`pk=REQ#<id>, sk=META`). */
+export interface AccessRequest {
+  readonly id: string;
+  readonly status: Status;
+  /** Sequence number of the last event; every write expects it (optimistic concurrency). */
+  readonly version: number;
+  /** Hash of the last event, so the next one can chain to it. */
+  readonly lastHash: string;
+  readonly requester: string;
+  readonly target: string;
+  readonly targetType: 'role' | 'user';
+  readonly kind: GrantKind;
+  readonly ruleId: string;
+  readonly permissions: readonly Permission[];
+  readonly durationSeconds: number;
+  readonly reason: string;
+  readonly ticket?: string;
+  readonly approvals: readonly ApprovalVote[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly expiresAt?: string;
+  /** Step Functions callback token of the approval step. Never leaves the store except to the Workflow port. */
+  readonly taskToken?: string;
+}
+
+/** One append-only event item (`pk=REQ#<id>, sk=EVT#<seq>`). */
+export interface AuditEvent {
+  readonly requestId: string;
+  readonly seq: number;
+  readonly from: Status | null;
+  readonly to: Status;
+  readonly at: string;
+  readonly actor: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Fields a transition may change besides status/version/lastHash/updatedAt. */
+export interface RequestPatch {
+  readonly approvals?: readonly ApprovalVote[];
+  readonly expiresAt?: string;
+  /** A string sets the token, `null` removes it. */
+  readonly taskToken?: string | null;
+}
+
+/** What the API returns for a request: everything but the task token and the internal hash pointer. */
+export type PublicRequest = Omit<AccessRequest, 'taskToken' | 'lastHash'>;
+
+/** Strips what must never leave the broker. */
+export function toPublic(request: AccessRequest): PublicRequest {
+  const { taskToken: _token, lastHash: _hash, ...rest } = request;
+  return rest;
+}

@@ -1,0 +1,72 @@
+import type { Status } from './lifecycle.ts';
+import type { AccessRequest, AuditEvent, RequestPatch } from './model.ts';
+import type { PolicyConfig } from './policy-config.ts';
+
+/** One status change as the store writes it: conditional on `from` and `expectVersion`, with its event. */
+export interface TransitionWrite {
+  readonly from: Status;
+  readonly to: Status;
+  readonly expectVersion: number;
+  readonly event: AuditEvent;
+  readonly at: string;
+  readonly patch?: RequestPatch;
+}
+
+/**
+ * The audit log and request store. `transition` is atomic: either the request's status moves from `from`
+ * to `to` and the event is appended, or nothing is written and TransitionRefusedError is thrown.
+ */
+export interface AuditStore {
+  create(request: AccessRequest, event: AuditEvent): Promise<void>;
+  get(id: string): Promise<AccessRequest | undefined>;
+  events(id: string): Promise<AuditEvent[]>;
+  transition(id: string, write: TransitionWrite): Promise<void>;
+  listByRequester(requester: string, limit: number): Promise<AccessRequest[]>;
+}
+
+/** Which principal an inline policy lives on. */
+export interface PrincipalRef {
+  readonly type: 'role' | 'user';
+  /** The role or user name (last path segment of the ARN). */
+  readonly name: string;
+}
+
+/** Inline policies on IAM principals. `delete` treats NoSuchEntity as done. */
+export interface IamGrants {
+  putPolicy(principal: PrincipalRef, policyName: string, document: string): Promise<void>;
+  /** The stored document (decoded JSON text), or undefined when there is no such policy. */
+  getPolicy(principal: PrincipalRef, policyName: string): Promise<string | undefined>;
+  deletePolicy(principal: PrincipalRef, policyName: string): Promise<void>;
+}
+
+/** The Step Functions workflow. `start` is idempotent on the request id (the execution name). */
+export interface Workflow {
+  start(requestId: string): Promise<void>;
+  sendSuccess(taskToken: string, output: Record<string, unknown>): Promise<void>;
+}
+
+/** Where approvers are told about requests (Slack later); the default tells no one. */
+export interface Approvals {
+  requestPending(request: AccessRequest): Promise<void>;
+}
+
+/** Time, so tests control it. */
+export interface Clock {
+  now(): Date;
+}
+
+/** Id generation, so tests control it. */
+export interface Ids {
+  requestId(): string;
+}
+
+/** Everything the core needs, injected. */
+export interface Deps {
+  readonly config: PolicyConfig;
+  readonly store: AuditStore;
+  readonly iam: IamGrants;
+  readonly workflow: Workflow;
+  readonly approvals: Approvals;
+  readonly clock: Clock;
+  readonly ids: Ids;
+}

@@ -1,0 +1,200 @@
+import * as z from 'zod/mini';
+import { type FieldIssue, InvalidRequestError, NotEligibleError } from './errors.ts';
+import type { GrantKind, Permission } from './model.ts';
+import { buildGrantPolicy, INLINE_POLICY_LIMITS, isoSeconds, policySize } from './policy.ts';
+import { ACTION_RE, deniedBy, type PolicyConfig, type Rule } from './policy-config.ts';
+import { covers, hasWildcard, matches } from './patterns.ts';
+import { parseWith } from './schema.ts';
+
+const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+
+const permissionSchema = z.strictObject({
+  actions: z.array(z.string().check(z.maxLength(128))).check(z.minLength(1), z.maxLength(50)),
+  resources: z.array(z.string().check(z.maxLength(2048))).check(z.minLength(1), z.maxLength(50)),
+});
+
+const bodySchema = z.strictObject({
+  kind: z._default(z.enum(['policy', 'credentials']), 'policy'),
+  target: text(2048),
+  permissions: z.array(permissionSchema).check(z.minLength(1), z.maxLength(10)),
+  durationSeconds: z.optional(z.int().check(z.positive())),
+  reason: z.string().check(z.trim(), z.minLength(3), z.maxLength(1000)),
+  ticket: z.optional(text(128)),
+});
+
+/** The body of `POST /requests`, as the caller sends it. */
+export type RequestBody = z.input<typeof bodySchema>;
+
+/** A request that passed every check, with the rule that allows it. */
+export interface ValidatedRequest {
+  readonly kind: GrantKind;
+  readonly target: string;
+  readonly targetType: 'role' | 'user';
+  readonly permissions: readonly Permission[];
+  readonly durationSeconds: number;
+  readonly reason: string;
+  readonly ticket?: string;
+  readonly rule: Rule;
+}
+
+/** A concrete IAM role or user ARN: no wildcards, account id present. */
+const TARGET_RE = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+/** Keys that would widen a grant beyond what it names; never accepted, reported by name. */
+const NEGATED_KEYS = ['NotAction', 'NotResource', 'notActions', 'notResources', 'notAction', 'notResource'];
+
+function negatedKeyIssues(body: unknown): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const perms = (body as { permissions?: unknown })?.permissions;
+  if (!Array.isArray(perms)) return issues;
+  perms.forEach((p, i) => {
+    if (p && typeof p === 'object') {
+      for (const key of Object.keys(p)) {
+        if (NEGATED_KEYS.includes(key)) {
+          issues.push({ field: `permissions[${i}].${key}`, message: 'NotAction/NotResource grants are never issued' });
+        }
+      }
+    }
+  });
+  return issues;
+}
+
+function invalid(issues: FieldIssue[]): InvalidRequestError {
+  const first = issues[0];
+  return new InvalidRequestError(first ? `${first.field} ${first.message}` : 'invalid request', issues);
+}
+
+/** Shape and global checks that hold whoever asks: schema, action syntax, deny list, target form. */
+function parseBody(body: unknown, config: PolicyConfig) {
+  const negated = negatedKeyIssues(body);
+  if (negated.length > 0) throw invalid(negated);
+  const parsed = parseWith(bodySchema, body, invalid);
+  const issues: FieldIssue[] = [];
+  parsed.permissions.forEach((p, i) => {
+    p.actions.forEach((action, j) => {
+      const field = `permissions[${i}].actions[${j}]`;
+      if (!ACTION_RE.test(action)) {
+        issues.push({ field, message: `"${action}" is not an action of the form "service:Action"` });
+        return;
+      }
+      const hit = deniedBy(action, config.globalDenyActions);
+      if (hit) issues.push({ field, message: `"${action}" is globally denied (matches "${hit}")` });
+    });
+    p.resources.forEach((resource, j) => {
+      if (resource !== '*' && !resource.startsWith('arn:')) {
+        issues.push({ field: `permissions[${i}].resources[${j}]`, message: 'must be an ARN or "*"' });
+      }
+    });
+  });
+  const targetMatch = TARGET_RE.exec(parsed.target);
+  if (!targetMatch) {
+    issues.push({ field: 'target', message: 'must be a concrete IAM role or user ARN (no wildcards)' });
+  }
+  const d = parsed.durationSeconds;
+  if (d !== undefined && (d < config.minDurationSeconds || d > config.maxDurationSeconds)) {
+    issues.push({
+      field: 'durationSeconds',
+      message: `must lie between ${config.minDurationSeconds} and ${config.maxDurationSeconds} seconds`,
+    });
+  }
+  if (issues.length > 0) throw invalid(issues);
+  return { ...parsed, targetType: targetMatch?.[1] as 'role' | 'user' };
+}
+
+/** Why a rule does not allow these permissions; empty when it does. */
+function ruleGaps(rule: Rule, permissions: readonly Permission[]): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  permissions.forEach((p, i) => {
+    p.actions.forEach((action, j) => {
+      if (!rule.actions.some((allowed) => covers(allowed, action, { caseInsensitive: true }))) {
+        issues.push({
+          field: `permissions[${i}].actions[${j}]`,
+          message: hasWildcard(action)
+            ? `"${action}" reaches beyond the actions rule "${rule.id}" allows`
+            : `"${action}" is not allowed by rule "${rule.id}"`,
+        });
+      }
+    });
+    p.resources.forEach((resource, j) => {
+      if (!rule.resources.some((allowed) => covers(allowed, resource))) {
+        issues.push({
+          field: `permissions[${i}].resources[${j}]`,
+          message: `"${resource}" is outside the resources rule "${rule.id}" allows`,
+        });
+      }
+    });
+  });
+  return issues;
+}
+
+/** True when the principal ARN is one the broker must never touch. */
+export function isProtected(target: string, config: PolicyConfig): boolean {
+  return config.protectedPrincipals.some((p) => matches(p, target));
+}
+
+/**
+ * Validates a request body for `caller` against the policy config: schema, deny list, eligibility
+ * (requester and target patterns of a rule), actions and resources within that rule, duration within the
+ * rule's maximum, and the inline-policy size limit of the target type.
+ *
+ * Throws InvalidRequestError (400) for requests no one could make, NotEligibleError (403) for requests
+ * this caller may not make. Both name the fields at fault.
+ */
+export function validateRequest(body: unknown, caller: string, config: PolicyConfig): ValidatedRequest {
+  const parsed = parseBody(body, config);
+  if (parsed.kind !== 'policy') {
+    throw invalid([{ field: 'kind', message: `"${parsed.kind}" grants are not enabled in this version` }]);
+  }
+  if (isProtected(parsed.target, config)) {
+    throw new NotEligibleError('target is a protected principal', [
+      { field: 'target', message: 'is a protected principal the broker never modifies' },
+    ]);
+  }
+  const candidates = config.rules.filter(
+    (r) => r.requesters.some((p) => matches(p, caller)) && r.targets.some((p) => matches(p, parsed.target)),
+  );
+  if (candidates.length === 0) {
+    throw new NotEligibleError('no rule lets this caller request access to this target', [
+      { field: 'target', message: `no rule lets ${caller} request access to this target` },
+    ]);
+  }
+  let firstGaps: FieldIssue[] = [];
+  const rule = candidates.find((r) => {
+    const gaps = ruleGaps(r, parsed.permissions);
+    if (firstGaps.length === 0) firstGaps = gaps;
+    return gaps.length === 0;
+  });
+  if (!rule) {
+    throw new NotEligibleError(`${firstGaps[0]?.field} ${firstGaps[0]?.message}`, firstGaps);
+  }
+  const durationSeconds = parsed.durationSeconds ?? Math.min(config.defaultDurationSeconds, rule.maxDurationSeconds);
+  if (durationSeconds > rule.maxDurationSeconds) {
+    throw invalid([
+      {
+        field: 'durationSeconds',
+        message: `exceeds the maximum of ${rule.maxDurationSeconds} seconds of rule "${rule.id}"`,
+      },
+    ]);
+  }
+  // Size with a worst-case timestamp: the real one is the same length.
+  const size = policySize(buildGrantPolicy(parsed.permissions, isoSeconds(new Date(0))));
+  const limit = INLINE_POLICY_LIMITS[parsed.targetType];
+  if (size > limit) {
+    throw invalid([
+      {
+        field: 'permissions',
+        message: `the policy would be ${size} characters; IAM allows ${limit} for a ${parsed.targetType}'s inline policies`,
+      },
+    ]);
+  }
+  return {
+    kind: parsed.kind,
+    target: parsed.target,
+    targetType: parsed.targetType,
+    permissions: parsed.permissions,
+    durationSeconds,
+    reason: parsed.reason,
+    ...(parsed.ticket === undefined ? {} : { ticket: parsed.ticket }),
+    rule,
+  };
+}

@@ -1,0 +1,235 @@
+import { BrokerError, ConflictError, ForbiddenError, NotEligibleError, VerificationError } from './errors.ts';
+import { HOLDS_GRANT, type Status } from './lifecycle.ts';
+import type { AccessRequest } from './model.ts';
+import { buildGrantPolicy, isoSeconds, policyName } from './policy.ts';
+import type { Deps, PrincipalRef } from './ports.ts';
+import { isApprover, ruleOf } from './requests.ts';
+import { load, move, withFreshRead } from './transition.ts';
+import { isProtected, validateRequest } from './validate-request.ts';
+
+/** Actor names of the broker's own steps in the audit log. */
+export const SYSTEM = {
+  validate: 'system:validate',
+  autoApproval: 'system:auto-approval',
+  approvalWindow: 'system:approval-window',
+  grant: 'system:grant',
+  expiry: 'system:expiry',
+  compensation: 'system:compensation',
+} as const;
+
+/** What the Validate step tells the state machine's first Choice. */
+export type ValidateOutcome = 'APPROVAL_REQUIRED' | 'AUTO_APPROVED' | 'REJECTED' | 'CLOSED';
+
+/** The inline policy's home: role or user name from the target ARN. */
+export function principalOf(request: Pick<AccessRequest, 'target' | 'targetType'>): PrincipalRef {
+  const name = request.target.slice(request.target.lastIndexOf('/') + 1);
+  return { type: request.targetType, name };
+}
+
+/**
+ * Validate step: re-checks the stored request against the config in force now (it may have changed since
+ * the API accepted it). Records REJECTED, or APPROVED for auto-approval rules; otherwise leaves REQUESTED
+ * for the approval step.
+ */
+export async function validateStep(deps: Deps, requestId: string): Promise<{ outcome: ValidateOutcome }> {
+  const request = await load(deps, requestId);
+  if (request.status !== 'REQUESTED') return { outcome: 'CLOSED' };
+  let ruleId: string;
+  let auto: boolean;
+  try {
+    const body = {
+      kind: request.kind,
+      target: request.target,
+      permissions: request.permissions,
+      durationSeconds: request.durationSeconds,
+      reason: request.reason,
+      ...(request.ticket === undefined ? {} : { ticket: request.ticket }),
+    };
+    const valid = validateRequest(body, request.requester, deps.config);
+    ruleId = valid.rule.id;
+    auto = valid.rule.approval === 'auto';
+  } catch (error) {
+    if (!(error instanceof BrokerError)) throw error;
+    await move(deps, request, 'REJECTED', SYSTEM.validate, {
+      code: error.code,
+      message: error.message,
+      ...(error.details ? { issues: error.details } : {}),
+    });
+    return { outcome: 'REJECTED' };
+  }
+  if (ruleId !== request.ruleId) {
+    // The config changed under the request; approval rights follow the rule it was accepted under.
+    await move(deps, request, 'REJECTED', SYSTEM.validate, { code: 'RuleChanged', ruleId });
+    return { outcome: 'REJECTED' };
+  }
+  if (!auto) return { outcome: 'APPROVAL_REQUIRED' };
+  await move(deps, request, 'APPROVED', SYSTEM.autoApproval, { ruleId });
+  return { outcome: 'AUTO_APPROVED' };
+}
+
+/**
+ * AwaitApproval step (`waitForTaskToken`): keeps the token on the request item and records PENDING_APPROVAL.
+ * A request cancelled before this step ran is released at once so the workflow does not wait in vain.
+ */
+export async function awaitApprovalStep(deps: Deps, requestId: string, taskToken: string): Promise<void> {
+  const request = await load(deps, requestId);
+  if (request.status === 'PENDING_APPROVAL' && request.taskToken === taskToken) return; // a retried invoke
+  if (request.status !== 'REQUESTED') {
+    await deps.workflow.sendSuccess(taskToken, { decision: request.status });
+    return;
+  }
+  const rule = ruleOf(deps.config, request);
+  const pending = await move(
+    deps,
+    request,
+    'PENDING_APPROVAL',
+    SYSTEM.approvalWindow,
+    {
+      approvalWindowSeconds: deps.config.approvalWindowSeconds,
+      requiredApprovals: rule && rule.approval !== 'auto' ? rule.approval.minApprovals : 0,
+    },
+    { taskToken },
+  );
+  await deps.approvals.requestPending(pending);
+}
+
+/** ApprovalExpired step: the approval window timed out. Records APPROVAL_EXPIRED if still pending. */
+export async function expireApprovalStep(deps: Deps, requestId: string): Promise<{ status: Status }> {
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status !== 'PENDING_APPROVAL') return { status: request.status };
+    const expired = await move(deps, request, 'APPROVAL_EXPIRED', SYSTEM.approvalWindow, {}, { taskToken: null });
+    return { status: expired.status };
+  });
+}
+
+/** Parses an IAM policy JSON text and re-serializes it canonically for comparison. */
+function sameDocument(a: string, b: string): boolean {
+  try {
+    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Grant step: writes `jit-<id>` onto the target with the IAM-level expiry, reads it back, and records
+ * GRANTED with expiresAt. A retried invoke of an already granted request returns the same expiry.
+ */
+export async function grantStep(deps: Deps, requestId: string): Promise<{ requestId: string; expiresAt: string }> {
+  const request = await load(deps, requestId);
+  if (request.status === 'GRANTED' && request.expiresAt) return { requestId, expiresAt: request.expiresAt };
+  if (request.status !== 'APPROVED') throw new ConflictError('NotPending', `request is ${request.status}, not APPROVED`);
+  if (isProtected(request.target, deps.config)) {
+    throw new NotEligibleError(`target ${request.target} is a protected principal`);
+  }
+  const expiresAt = isoSeconds(new Date(deps.clock.now().getTime() + request.durationSeconds * 1000));
+  const name = policyName(requestId);
+  const document = JSON.stringify(buildGrantPolicy(request.permissions, expiresAt));
+  const principal = principalOf(request);
+  await deps.iam.putPolicy(principal, name, document);
+  const stored = await deps.iam.getPolicy(principal, name);
+  if (stored === undefined || !sameDocument(stored, document)) {
+    throw new VerificationError(`read-back of ${name} on ${request.target} does not match what was written`);
+  }
+  await move(
+    deps,
+    request,
+    'GRANTED',
+    SYSTEM.grant,
+    { policyName: name, expiresAt, statements: request.permissions.length },
+    { expiresAt },
+  );
+  return { requestId, expiresAt };
+}
+
+/** Deletes the request's policy (NoSuchEntity = done) and proves it is gone by reading it back. */
+async function removeGrant(deps: Deps, request: AccessRequest): Promise<string> {
+  const name = policyName(request.id);
+  const principal = principalOf(request);
+  await deps.iam.deletePolicy(principal, name);
+  if ((await deps.iam.getPolicy(principal, name)) !== undefined) {
+    throw new VerificationError(`${name} is still attached to ${request.target} after delete`);
+  }
+  return name;
+}
+
+/** Result of a revoke: `alreadyRevoked` when another path (early revoke, workflow) got there first. */
+export interface RevokeResult {
+  readonly requestId: string;
+  readonly status: Status;
+  readonly alreadyRevoked: boolean;
+}
+
+/**
+ * Removes a grant and records REVOKED. Idempotent: an already revoked request is a no-op, so the
+ * workflow's final Revoke after an early revoke writes nothing.
+ */
+export async function revokeGrant(
+  deps: Deps,
+  requestId: string,
+  actor: string,
+  reason: string,
+): Promise<RevokeResult> {
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status === 'REVOKED') return { requestId, status: request.status, alreadyRevoked: true };
+    if (!HOLDS_GRANT.includes(request.status)) {
+      throw new ConflictError('NotGranted', `request is ${request.status}; nothing to revoke`);
+    }
+    const name = await removeGrant(deps, request);
+    const revoked = await move(deps, request, 'REVOKED', actor, { reason, policyName: name, verified: true });
+    return { requestId, status: revoked.status, alreadyRevoked: false };
+  });
+}
+
+/** `POST /requests/{id}/revoke`: the requester or an approver ends a grant early. */
+export async function revokeEarly(deps: Deps, caller: string, requestId: string, reason?: string) {
+  const request = await load(deps, requestId);
+  if (request.requester !== caller && !isApprover(ruleOf(deps.config, request), caller)) {
+    throw new ForbiddenError('only the requester and the approvers of its rule may revoke this request');
+  }
+  return revokeGrant(deps, requestId, caller, reason ?? 'early revoke');
+}
+
+/** Compensation after a failed grant: removes whatever may have been written, records GRANT_FAILED. */
+export async function compensateGrant(deps: Deps, requestId: string, error: unknown): Promise<{ status: Status }> {
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status === 'GRANT_FAILED') return { status: request.status };
+    if (request.status !== 'APPROVED') {
+      throw new ConflictError('NotGranted', `request is ${request.status}; compensation applies to APPROVED only`);
+    }
+    const name = await removeGrant(deps, request);
+    const failed = await move(deps, request, 'GRANT_FAILED', SYSTEM.compensation, {
+      error: describeError(error),
+      policyName: name,
+      removed: true,
+    });
+    return { status: failed.status };
+  });
+}
+
+/** Revoke retries exhausted: records REVOKE_FAILED (the sweeper finishes the job; IAM expiry still holds). */
+export async function markRevokeFailed(deps: Deps, requestId: string, error: unknown): Promise<{ status: Status }> {
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status !== 'GRANTED') return { status: request.status };
+    const failed = await move(deps, request, 'REVOKE_FAILED', SYSTEM.expiry, { error: describeError(error) });
+    return { status: failed.status };
+  });
+}
+
+/** Step Functions hands errors over as `{Error, Cause}`; keep them short and free of stack traces. */
+function describeError(error: unknown): Record<string, string> {
+  if (error && typeof error === 'object') {
+    const e = error as { Error?: unknown; Cause?: unknown; name?: unknown; message?: unknown };
+    let cause = e.Cause ?? e.message;
+    if (typeof cause === 'string') {
+      try {
+        const parsed = JSON.parse(cause) as { errorMessage?: string };
+        cause = parsed.errorMessage ?? cause;
+      } catch {
+        // Cause was plain text.
+      }
+    }
+    return { error: String(e.Error ?? e.name ?? 'Error'), cause: String(cause ?? '').slice(0, 500) };
+  }
+  return { error: 'Error', cause: String(error).slice(0, 500) };
+}
