@@ -18,7 +18,10 @@ export function canonicalJson(value: unknown): string {
 /** SHA-256 over the previous hash and the event's canonical JSON (without its own hash). */
 export function hashEvent(event: Omit<AuditEvent, 'hash'>): string {
   const { prevHash, ...body } = event;
-  return createHash('sha256').update(prevHash).update(canonicalJson({ ...body, prevHash })).digest('hex');
+  return createHash('sha256')
+    .update(prevHash)
+    .update(canonicalJson({ ...body, prevHash }))
+    .digest('hex');
 }
 
 /** Builds the next event of a request, chained to `prevHash`. */
@@ -38,7 +41,9 @@ export function chainEvent(input: {
 }
 
 /** Result of checking a request's event log. */
-export type ChainCheck = { readonly ok: true } | { readonly ok: false; readonly seq: number; readonly reason: string };
+export type ChainCheck =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly seq: number; readonly reason: string };
 
 /** Verifies sequence numbers, links and hashes of a request's events, in order. */
 export function verifyChain(events: readonly AuditEvent[]): ChainCheck {
@@ -47,9 +52,11 @@ export function verifyChain(events: readonly AuditEvent[]): ChainCheck {
   for (const [i, event] of events.entries()) {
     if (event.seq !== i + 1) return { ok: false, seq: event.seq, reason: `expected seq ${i + 1}` };
     if (event.prevHash !== prev) return { ok: false, seq: event.seq, reason: 'prevHash does not link' };
-    if (event.from !== previousTo) return { ok: false, seq: event.seq, reason: 'from does not match previous to' };
+    if (event.from !== previousTo)
+      return { ok: false, seq: event.seq, reason: 'from does not match previous to' };
     const { hash, ...unsigned } = event;
-    if (hashEvent(unsigned) !== hash) return { ok: false, seq: event.seq, reason: 'hash does not match content' };
+    if (hashEvent(unsigned) !== hash)
+      return { ok: false, seq: event.seq, reason: 'hash does not match content' };
     prev = hash;
     previousTo = event.to;
   }

@@ -65,7 +65,10 @@ export function deniedBy(action: string, denyList: readonly string[]): string | 
       continue;
     }
     const [dService = '', dName = ''] = deny.split(':');
-    if (overlaps(dService, service, { caseInsensitive: true }) && overlaps(dName, name, { caseInsensitive: true })) {
+    if (
+      overlaps(dService, service, { caseInsensitive: true }) &&
+      overlaps(dName, name, { caseInsensitive: true })
+    ) {
       return deny;
     }
   }
@@ -75,15 +78,18 @@ export function deniedBy(action: string, denyList: readonly string[]): string | 
 function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly string[]): FieldIssue[] {
   const issues: FieldIssue[] = [];
   const push = (field: string, message: string) => issues.push({ field, message });
-  if (c.minDurationSeconds > c.maxDurationSeconds) push('minDurationSeconds', 'must not exceed maxDurationSeconds');
+  if (c.minDurationSeconds > c.maxDurationSeconds)
+    push('minDurationSeconds', 'must not exceed maxDurationSeconds');
   if (c.defaultDurationSeconds < c.minDurationSeconds || c.defaultDurationSeconds > c.maxDurationSeconds) {
     push('defaultDurationSeconds', 'must lie between minDurationSeconds and maxDurationSeconds');
   }
   c.globalDenyActions.forEach((a, i) => {
-    if (!ACTION_RE.test(a)) push(`globalDenyActions[${i}]`, 'must look like "service:Action" (wildcards allowed)');
+    if (!ACTION_RE.test(a))
+      push(`globalDenyActions[${i}]`, 'must look like "service:Action" (wildcards allowed)');
   });
   c.protectedPrincipals.forEach((p, i) => {
-    if (!PRINCIPAL_PATTERN_RE.test(p)) push(`protectedPrincipals[${i}]`, 'must be an IAM role or user ARN pattern');
+    if (!PRINCIPAL_PATTERN_RE.test(p))
+      push(`protectedPrincipals[${i}]`, 'must be an IAM role or user ARN pattern');
   });
   const seen = new Set<string>();
   c.rules.forEach((rule, r) => {
@@ -91,22 +97,30 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
     if (seen.has(rule.id)) push(`${at}.id`, `duplicates rule id "${rule.id}"`);
     seen.add(rule.id);
     if (rule.maxDurationSeconds > c.maxDurationSeconds || rule.maxDurationSeconds < c.minDurationSeconds) {
-      push(`${at}.maxDurationSeconds`, `must lie between ${c.minDurationSeconds} and ${c.maxDurationSeconds}`);
+      push(
+        `${at}.maxDurationSeconds`,
+        `must lie between ${c.minDurationSeconds} and ${c.maxDurationSeconds}`,
+      );
     }
     rule.targets.forEach((t, i) => {
       if (!PRINCIPAL_PATTERN_RE.test(t)) {
-        push(`${at}.targets[${i}]`, 'must be an IAM role or user ARN pattern (arn:aws:iam::<account>:role/<name>)');
+        push(
+          `${at}.targets[${i}]`,
+          'must be an IAM role or user ARN pattern (arn:aws:iam::<account>:role/<name>)',
+        );
       }
     });
     rule.actions.forEach((a, i) => {
-      if (!ACTION_RE.test(a)) push(`${at}.actions[${i}]`, 'must look like "service:Action" (wildcards allowed)');
+      if (!ACTION_RE.test(a))
+        push(`${at}.actions[${i}]`, 'must look like "service:Action" (wildcards allowed)');
       else {
         const hit = deniedBy(a, denyList);
         if (hit) push(`${at}.actions[${i}]`, `"${a}" overlaps the global deny list entry "${hit}"`);
       }
     });
     rule.resources.forEach((res, i) => {
-      if (res !== '*' && !res.startsWith('arn:')) push(`${at}.resources[${i}]`, 'must be an ARN pattern or "*"');
+      if (res !== '*' && !res.startsWith('arn:'))
+        push(`${at}.resources[${i}]`, 'must be an ARN pattern or "*"');
     });
   });
   return issues;

@@ -111,7 +111,8 @@ export async function decide(
     if (request.requester === caller) {
       throw new SelfApprovalError('the requester cannot decide on their own request');
     }
-    if (!isApprover(rule, caller)) throw new NotApproverError('caller is not an approver of this request\'s rule');
+    if (!isApprover(rule, caller))
+      throw new NotApproverError("caller is not an approver of this request's rule");
     if (request.status !== 'PENDING_APPROVAL' || !request.taskToken) {
       throw new ConflictError('NotPending', `request is ${request.status}, not PENDING_APPROVAL`);
     }
@@ -124,7 +125,10 @@ export async function decide(
       return { requestId: id, status: denied.status, approvals: request.approvals.length, required };
     }
     if (request.approvals.some((a) => a.approver === caller)) {
-      throw new ConflictError('AlreadyVoted', 'this approver has already approved; another approver is needed');
+      throw new ConflictError(
+        'AlreadyVoted',
+        'this approver has already approved; another approver is needed',
+      );
     }
     const approvals = [...request.approvals, { approver: caller, at, ...(note ? { comment: note } : {}) }];
     const reached = new Set(approvals.map((a) => a.approver)).size >= required;
@@ -146,7 +150,10 @@ export async function cancelRequest(deps: Deps, caller: string, id: string): Pro
   return withFreshRead(deps, id, async (request) => {
     if (request.requester !== caller) throw new ForbiddenError('only the requester can cancel a request');
     if (request.status !== 'REQUESTED' && request.status !== 'PENDING_APPROVAL') {
-      throw new ConflictError('NotCancellable', `request is ${request.status}; only undecided requests can be cancelled`);
+      throw new ConflictError(
+        'NotCancellable',
+        `request is ${request.status}; only undecided requests can be cancelled`,
+      );
     }
     const token = request.taskToken;
     const cancelled = await move(deps, request, 'CANCELLED', caller, {}, { taskToken: null });

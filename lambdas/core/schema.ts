@@ -1,4 +1,4 @@
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import type { FieldIssue } from './errors.ts';
 
 /** Formats a zod path as `permissions[0].actions[1]`. */

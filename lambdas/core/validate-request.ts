@@ -1,9 +1,9 @@
 import * as z from 'zod/mini';
 import { type FieldIssue, InvalidRequestError, NotEligibleError } from './errors.ts';
 import type { GrantKind, Permission } from './model.ts';
+import { covers, hasWildcard, matches } from './patterns.ts';
 import { buildGrantPolicy, INLINE_POLICY_LIMITS, isoSeconds, policySize } from './policy.ts';
 import { ACTION_RE, deniedBy, type PolicyConfig, type Rule } from './policy-config.ts';
-import { covers, hasWildcard, matches } from './patterns.ts';
 import { parseWith } from './schema.ts';
 
 const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
@@ -51,7 +51,10 @@ function negatedKeyIssues(body: unknown): FieldIssue[] {
     if (p && typeof p === 'object') {
       for (const key of Object.keys(p)) {
         if (NEGATED_KEYS.includes(key)) {
-          issues.push({ field: `permissions[${i}].${key}`, message: 'NotAction/NotResource grants are never issued' });
+          issues.push({
+            field: `permissions[${i}].${key}`,
+            message: 'NotAction/NotResource grants are never issued',
+          });
         }
       }
     }
@@ -167,7 +170,8 @@ export function validateRequest(body: unknown, caller: string, config: PolicyCon
   if (!rule) {
     throw new NotEligibleError(`${firstGaps[0]?.field} ${firstGaps[0]?.message}`, firstGaps);
   }
-  const durationSeconds = parsed.durationSeconds ?? Math.min(config.defaultDurationSeconds, rule.maxDurationSeconds);
+  const durationSeconds =
+    parsed.durationSeconds ?? Math.min(config.defaultDurationSeconds, rule.maxDurationSeconds);
   if (durationSeconds > rule.maxDurationSeconds) {
     throw invalid([
       {

@@ -69,14 +69,13 @@ export async function validateStep(deps: Deps, requestId: string): Promise<{ out
 
 /**
  * AwaitApproval step (`waitForTaskToken`): keeps the token on the request item and records PENDING_APPROVAL.
- * A request cancelled before this step ran is released at once so the workflow does not wait in vain.
  */
 export async function awaitApprovalStep(deps: Deps, requestId: string, taskToken: string): Promise<void> {
   const request = await load(deps, requestId);
   if (request.status === 'PENDING_APPROVAL' && request.taskToken === taskToken) return; // a retried invoke
   if (request.status !== 'REQUESTED') {
-    await deps.workflow.sendSuccess(taskToken, { decision: request.status });
-    return;
+    // Cancelled before this step ran: fail the task so the workflow ends now instead of waiting in vain.
+    throw new ConflictError('NotPending', `request is ${request.status}; there is nothing to approve`);
   }
   const rule = ruleOf(deps.config, request);
   const pending = await move(
@@ -97,7 +96,14 @@ export async function awaitApprovalStep(deps: Deps, requestId: string, taskToken
 export async function expireApprovalStep(deps: Deps, requestId: string): Promise<{ status: Status }> {
   return withFreshRead(deps, requestId, async (request) => {
     if (request.status !== 'PENDING_APPROVAL') return { status: request.status };
-    const expired = await move(deps, request, 'APPROVAL_EXPIRED', SYSTEM.approvalWindow, {}, { taskToken: null });
+    const expired = await move(
+      deps,
+      request,
+      'APPROVAL_EXPIRED',
+      SYSTEM.approvalWindow,
+      {},
+      { taskToken: null },
+    );
     return { status: expired.status };
   });
 }
@@ -115,10 +121,14 @@ function sameDocument(a: string, b: string): boolean {
  * Grant step: writes `jit-<id>` onto the target with the IAM-level expiry, reads it back, and records
  * GRANTED with expiresAt. A retried invoke of an already granted request returns the same expiry.
  */
-export async function grantStep(deps: Deps, requestId: string): Promise<{ requestId: string; expiresAt: string }> {
+export async function grantStep(
+  deps: Deps,
+  requestId: string,
+): Promise<{ requestId: string; expiresAt: string }> {
   const request = await load(deps, requestId);
   if (request.status === 'GRANTED' && request.expiresAt) return { requestId, expiresAt: request.expiresAt };
-  if (request.status !== 'APPROVED') throw new ConflictError('NotPending', `request is ${request.status}, not APPROVED`);
+  if (request.status !== 'APPROVED')
+    throw new ConflictError('NotPending', `request is ${request.status}, not APPROVED`);
   if (isProtected(request.target, deps.config)) {
     throw new NotEligibleError(`target ${request.target} is a protected principal`);
   }
@@ -191,11 +201,18 @@ export async function revokeEarly(deps: Deps, caller: string, requestId: string,
 }
 
 /** Compensation after a failed grant: removes whatever may have been written, records GRANT_FAILED. */
-export async function compensateGrant(deps: Deps, requestId: string, error: unknown): Promise<{ status: Status }> {
+export async function compensateGrant(
+  deps: Deps,
+  requestId: string,
+  error: unknown,
+): Promise<{ status: Status }> {
   return withFreshRead(deps, requestId, async (request) => {
     if (request.status === 'GRANT_FAILED') return { status: request.status };
     if (request.status !== 'APPROVED') {
-      throw new ConflictError('NotGranted', `request is ${request.status}; compensation applies to APPROVED only`);
+      throw new ConflictError(
+        'NotGranted',
+        `request is ${request.status}; compensation applies to APPROVED only`,
+      );
     }
     const name = await removeGrant(deps, request);
     const failed = await move(deps, request, 'GRANT_FAILED', SYSTEM.compensation, {
@@ -208,7 +225,11 @@ export async function compensateGrant(deps: Deps, requestId: string, error: unkn
 }
 
 /** Revoke retries exhausted: records REVOKE_FAILED (the sweeper finishes the job; IAM expiry still holds). */
-export async function markRevokeFailed(deps: Deps, requestId: string, error: unknown): Promise<{ status: Status }> {
+export async function markRevokeFailed(
+  deps: Deps,
+  requestId: string,
+  error: unknown,
+): Promise<{ status: Status }> {
   return withFreshRead(deps, requestId, async (request) => {
     if (request.status !== 'GRANTED') return { status: request.status };
     const failed = await move(deps, request, 'REVOKE_FAILED', SYSTEM.expiry, { error: describeError(error) });

@@ -1,0 +1,191 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+  TransactWriteCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { TransitionRefusedError } from '#core/errors.ts';
+import { HOLDS_GRANT, isLegalTransition } from '#core/lifecycle.ts';
+import type { AccessRequest, AuditEvent } from '#core/model.ts';
+import type { AuditStore, TransitionWrite } from '#core/ports.ts';
+import { ACTIVE_GRANT, keys, TABLE_SCHEMA } from './table-schema.ts';
+
+type Item = Record<string, unknown>;
+
+function toRequest(item: Item): AccessRequest {
+  const { pk: _pk, sk: _sk, grantState: _g, ...rest } = item;
+  return rest as unknown as AccessRequest;
+}
+
+function toEvent(item: Item): AuditEvent {
+  const { pk: _pk, sk: _sk, ...rest } = item;
+  return rest as unknown as AuditEvent;
+}
+
+function refused(error: unknown): boolean {
+  return (
+    error instanceof TransactionCanceledException ||
+    (error as { name?: string })?.name === 'TransactionCanceledException' ||
+    (error as { name?: string })?.name === 'ConditionalCheckFailedException'
+  );
+}
+
+/** AuditStore on one DynamoDB table (see table-schema.ts for the item layout). */
+export class DynamoAuditStore implements AuditStore {
+  readonly #db: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(db: DynamoDBDocumentClient, tableName: string) {
+    this.#db = db;
+    this.#table = tableName;
+  }
+
+  async create(request: AccessRequest, event: AuditEvent): Promise<void> {
+    try {
+      await this.#db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { ...keys.meta(request.id), ...request },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { ...keys.event(request.id, event.seq), ...event },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (refused(error)) throw new TransitionRefusedError(`request ${request.id} already exists`);
+      throw error;
+    }
+  }
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    const out = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: keys.meta(id), ConsistentRead: true }),
+    );
+    return out.Item ? toRequest(out.Item) : undefined;
+  }
+
+  async events(id: string): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const out: QueryCommandOutput = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :evt)',
+          ExpressionAttributeValues: { ':pk': keys.requestPk(id), ':evt': keys.eventPrefix },
+          ConsistentRead: true,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) events.push(toEvent(item));
+      start = out.LastEvaluatedKey;
+    } while (start);
+    return events;
+  }
+
+  async transition(id: string, write: TransitionWrite): Promise<void> {
+    if (!isLegalTransition(write.from, write.to)) {
+      throw new TransitionRefusedError(`illegal transition ${write.from} → ${write.to}`);
+    }
+    if (
+      write.event.seq !== write.expectVersion + 1 ||
+      write.event.from !== write.from ||
+      write.event.to !== write.to
+    ) {
+      throw new TransitionRefusedError('event does not describe this transition');
+    }
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = {
+      ':from': write.from,
+      ':to': write.to,
+      ':v0': write.expectVersion,
+      ':v1': write.event.seq,
+      ':hash': write.event.hash,
+      ':at': write.at,
+    };
+    const set = ['#status = :to', 'version = :v1', 'lastHash = :hash', 'updatedAt = :at'];
+    const remove: string[] = [];
+    const { patch } = write;
+    if (patch?.approvals) {
+      set.push('approvals = :approvals');
+      values[':approvals'] = patch.approvals;
+    }
+    if (patch?.expiresAt) {
+      set.push('expiresAt = :expiresAt');
+      values[':expiresAt'] = patch.expiresAt;
+    }
+    if (patch?.taskToken === null) remove.push('taskToken');
+    else if (patch?.taskToken !== undefined) {
+      set.push('taskToken = :token');
+      values[':token'] = patch.taskToken;
+    }
+    if (HOLDS_GRANT.includes(write.to)) {
+      set.push(`${TABLE_SCHEMA.indexes.activeGrants.partitionKey} = :active`);
+      values[':active'] = ACTIVE_GRANT;
+    } else if (HOLDS_GRANT.includes(write.from)) {
+      remove.push(TABLE_SCHEMA.indexes.activeGrants.partitionKey);
+    }
+    const update = `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
+    try {
+      await this.#db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Update: {
+                TableName: this.#table,
+                Key: keys.meta(id),
+                UpdateExpression: update,
+                ConditionExpression: '#status = :from AND version = :v0',
+                ExpressionAttributeNames: names,
+                ExpressionAttributeValues: values,
+              },
+            },
+            {
+              Put: {
+                TableName: this.#table,
+                Item: { ...keys.event(id, write.event.seq), ...write.event },
+                ConditionExpression: 'attribute_not_exists(pk)',
+              },
+            },
+          ],
+        }),
+      );
+    } catch (error) {
+      if (refused(error)) {
+        throw new TransitionRefusedError(
+          `request ${id} is no longer ${write.from} at version ${write.expectVersion}`,
+        );
+      }
+      throw error;
+    }
+  }
+
+  async listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
+    const index = TABLE_SCHEMA.indexes.byRequester;
+    const out = await this.#db.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: index.name,
+        KeyConditionExpression: '#r = :r',
+        ExpressionAttributeNames: { '#r': index.partitionKey },
+        ExpressionAttributeValues: { ':r': requester },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toRequest);
+  }
+}

@@ -1,0 +1,92 @@
+import {
+  DeleteRolePolicyCommand,
+  DeleteUserPolicyCommand,
+  GetRolePolicyCommand,
+  GetUserPolicyCommand,
+  type IAMClient,
+  PutRolePolicyCommand,
+  PutUserPolicyCommand,
+} from '@aws-sdk/client-iam';
+import { RetryableAwsError } from '#core/errors.ts';
+import type { IamGrants, PrincipalRef } from '#core/ports.ts';
+
+const RETRYABLE = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'ServiceFailure',
+  'ServiceFailureException',
+  'ServiceUnavailable',
+  'ServiceUnavailableException',
+  'InternalFailure',
+  'ConcurrentModification',
+  'ConcurrentModificationException',
+]);
+
+function isNoSuchEntity(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  return name === 'NoSuchEntity' || name === 'NoSuchEntityException';
+}
+
+/** Throttling and transient faults become RetryableAwsError, which the state machine retries. */
+function classify(error: unknown, what: string): unknown {
+  const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  const status = e?.$metadata?.httpStatusCode ?? 0;
+  if (RETRYABLE.has(e?.name ?? '') || e?.$retryable || status >= 500) {
+    return new RetryableAwsError(`${what}: ${e?.name ?? 'error'} (retryable)`);
+  }
+  return error;
+}
+
+/** IamGrants on the IAM API: inline policies on roles and users. */
+export class SdkIamGrants implements IamGrants {
+  readonly #iam: IAMClient;
+
+  constructor(iam: IAMClient) {
+    this.#iam = iam;
+  }
+
+  async putPolicy(p: PrincipalRef, policyName: string, document: string): Promise<void> {
+    try {
+      if (p.type === 'role') {
+        await this.#iam.send(
+          new PutRolePolicyCommand({ RoleName: p.name, PolicyName: policyName, PolicyDocument: document }),
+        );
+      } else {
+        await this.#iam.send(
+          new PutUserPolicyCommand({ UserName: p.name, PolicyName: policyName, PolicyDocument: document }),
+        );
+      }
+    } catch (error) {
+      throw classify(error, `put ${policyName} on ${p.type} ${p.name}`);
+    }
+  }
+
+  async getPolicy(p: PrincipalRef, policyName: string): Promise<string | undefined> {
+    try {
+      const out =
+        p.type === 'role'
+          ? await this.#iam.send(new GetRolePolicyCommand({ RoleName: p.name, PolicyName: policyName }))
+          : await this.#iam.send(new GetUserPolicyCommand({ UserName: p.name, PolicyName: policyName }));
+      // IAM returns the document URL-encoded (RFC 3986).
+      return out.PolicyDocument === undefined ? undefined : decodeURIComponent(out.PolicyDocument);
+    } catch (error) {
+      if (isNoSuchEntity(error)) return undefined;
+      throw classify(error, `get ${policyName} of ${p.type} ${p.name}`);
+    }
+  }
+
+  async deletePolicy(p: PrincipalRef, policyName: string): Promise<void> {
+    try {
+      if (p.type === 'role') {
+        await this.#iam.send(new DeleteRolePolicyCommand({ RoleName: p.name, PolicyName: policyName }));
+      } else {
+        await this.#iam.send(new DeleteUserPolicyCommand({ UserName: p.name, PolicyName: policyName }));
+      }
+    } catch (error) {
+      if (isNoSuchEntity(error)) return; // already gone: revoke is idempotent
+      throw classify(error, `delete ${policyName} from ${p.type} ${p.name}`);
+    }
+  }
+}

@@ -1,0 +1,25 @@
+/**
+ * The one definition of the audit table's keys and indexes. The CDK table and the local runtime's
+ * DynamoDB Local table are both built from it.
+ */
+export const TABLE_SCHEMA = {
+  partitionKey: 'pk',
+  sortKey: 'sk',
+  indexes: {
+    /** Requests of one requester, newest first (only META items carry `requester`). */
+    byRequester: { name: 'byRequester', partitionKey: 'requester', sortKey: 'createdAt' },
+    /** Grants that may still be attached, by expiry (sparse: `grantState` exists only while one is held). */
+    activeGrants: { name: 'activeGrants', partitionKey: 'grantState', sortKey: 'expiresAt' },
+  },
+} as const;
+
+/** Key helpers, so item layout is spelled once. */
+export const keys = {
+  meta: (id: string) => ({ pk: `REQ#${id}`, sk: 'META' }),
+  event: (id: string, seq: number) => ({ pk: `REQ#${id}`, sk: `EVT#${String(seq).padStart(6, '0')}` }),
+  eventPrefix: 'EVT#',
+  requestPk: (id: string) => `REQ#${id}`,
+} as const;
+
+/** Value of `grantState` while a grant may be attached. */
+export const ACTIVE_GRANT = 'ACTIVE';

@@ -1,0 +1,6 @@
+import middy from '@middy/core';
+import { productionDeps } from '../deps.ts';
+import { createStepHandlers } from '../steps.ts';
+
+/** Lambda entry of the AwaitApproval (waitForTaskToken) and ApprovalExpired steps (DynamoDB only). */
+export const handler = middy(createStepHandlers(productionDeps()).awaitApproval);

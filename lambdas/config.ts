@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigError } from '#core/errors.ts';
+import { type PolicyConfig, parsePolicyConfig } from '#core/policy-config.ts';
+
+/** File name of the validated policy config that the CDK copies next to each Lambda bundle. */
+export const POLICY_FILE_NAME = 'jit-policy.json';
+
+/** Environment variable names, shared with the CDK constructs that set them. */
+export const ENV = {
+  tableName: 'JIT_TABLE_NAME',
+  stateMachineArn: 'JIT_STATE_MACHINE_ARN',
+  policyFile: 'JIT_POLICY_FILE',
+  handler: 'JIT_HANDLER',
+} as const;
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new ConfigError(`environment variable ${name} is not set`);
+  return value;
+}
+
+/** The audit table's name. */
+export function tableName(): string {
+  return required(ENV.tableName);
+}
+
+/** The broker state machine's ARN (API function only). */
+export function stateMachineArn(): string {
+  return required(ENV.stateMachineArn);
+}
+
+let cached: PolicyConfig | undefined;
+
+/**
+ * The policy config, read once per cold start from the bundle and validated with the same rules as at
+ * synth. A broken file fails the cold start loudly instead of granting on a half-read config.
+ */
+export function policyConfig(): PolicyConfig {
+  if (!cached) {
+    const file = process.env[ENV.policyFile] ?? join(import.meta.dirname, POLICY_FILE_NAME);
+    cached = parsePolicyConfig(JSON.parse(readFileSync(file, 'utf8')));
+  }
+  return cached;
+}
