@@ -1,0 +1,169 @@
+import { TransitionRefusedError } from '#core/errors.ts';
+import { isLegalTransition } from '#core/lifecycle.ts';
+import type { AccessRequest, AuditEvent } from '#core/model.ts';
+import { type PolicyConfig, type PolicyConfigInput, parsePolicyConfig } from '#core/policy-config.ts';
+import type { AuditStore, Deps, TransitionWrite, Workflow } from '#core/ports.ts';
+import { SimulatedIamAccount } from '../../local/simulated-iam.ts';
+
+export const ACCOUNT = '111122223333';
+export const arn = {
+  role: (name: string) => `arn:aws:iam::${ACCOUNT}:role/${name}`,
+  user: (name: string) => `arn:aws:iam::${ACCOUNT}:user/${name}`,
+  assumed: (role: string, session: string) => `arn:aws:sts::${ACCOUNT}:assumed-role/${role}/${session}`,
+};
+
+export const ALICE = arn.assumed('Developer', 'alice');
+export const BOB = arn.assumed('Approver', 'bob');
+export const CAROL = arn.assumed('Approver', 'carol');
+export const MALLORY = arn.assumed('Outsider', 'mallory');
+
+/** A config with one approval rule (quorum configurable), one auto rule and one user-target rule. */
+export function testConfigInput(overrides: Partial<PolicyConfigInput> = {}, minApprovals = 1): PolicyConfigInput {
+  return {
+    approvalWindowSeconds: 3600,
+    minDurationSeconds: 60,
+    rules: [
+      {
+        id: 'app-read',
+        requesters: [arn.assumed('Developer', '*')],
+        targets: [arn.role('app-*')],
+        actions: ['s3:GetObject', 's3:ListBucket', 'dynamodb:Get*'],
+        resources: ['arn:aws:s3:::app-data', 'arn:aws:s3:::app-data/*', `arn:aws:dynamodb:*:${ACCOUNT}:table/app-*`],
+        maxDurationSeconds: 3600,
+        approval: { approvers: [arn.assumed('Approver', '*')], minApprovals },
+      },
+      {
+        id: 'logs-auto',
+        requesters: [arn.assumed('Developer', '*')],
+        targets: [arn.role('ops-*')],
+        actions: ['logs:GetLogEvents', 'logs:FilterLogEvents'],
+        resources: [`arn:aws:logs:*:${ACCOUNT}:log-group:*`],
+        maxDurationSeconds: 1800,
+        approval: 'auto',
+      },
+      {
+        id: 'user-read',
+        requesters: [arn.assumed('Developer', '*')],
+        targets: [arn.user('svc-*')],
+        actions: ['s3:GetObject'],
+        resources: ['arn:aws:s3:::*'],
+        maxDurationSeconds: 3600,
+        approval: { approvers: [arn.assumed('Approver', '*')] },
+      },
+    ],
+    protectedPrincipals: [arn.role('app-broker-*')],
+    ...overrides,
+  };
+}
+
+export function testConfig(overrides: Partial<PolicyConfigInput> = {}, minApprovals = 1): PolicyConfig {
+  return parsePolicyConfig(testConfigInput(overrides, minApprovals));
+}
+
+/** An in-memory AuditStore with the same refusal rules as the DynamoDB one. */
+export class MemoryAuditStore implements AuditStore {
+  readonly requests = new Map<string, AccessRequest>();
+  readonly eventLog = new Map<string, AuditEvent[]>();
+
+  async create(request: AccessRequest, event: AuditEvent): Promise<void> {
+    if (this.requests.has(request.id)) throw new TransitionRefusedError('exists');
+    this.requests.set(request.id, structuredClone(request));
+    this.eventLog.set(request.id, [structuredClone(event)]);
+  }
+
+  async get(id: string): Promise<AccessRequest | undefined> {
+    const r = this.requests.get(id);
+    return r ? structuredClone(r) : undefined;
+  }
+
+  async events(id: string): Promise<AuditEvent[]> {
+    return structuredClone(this.eventLog.get(id) ?? []);
+  }
+
+  async transition(id: string, w: TransitionWrite): Promise<void> {
+    const current = this.requests.get(id);
+    if (!isLegalTransition(w.from, w.to)) throw new TransitionRefusedError(`illegal ${w.from} → ${w.to}`);
+    if (!current || current.status !== w.from || current.version !== w.expectVersion) {
+      throw new TransitionRefusedError('condition failed');
+    }
+    const events = this.eventLog.get(id) ?? [];
+    if (events.some((e) => e.seq === w.event.seq)) throw new TransitionRefusedError('event exists');
+    const { taskToken, ...rest } = current;
+    const token = w.patch?.taskToken === undefined ? taskToken : (w.patch.taskToken ?? undefined);
+    this.requests.set(id, {
+      ...rest,
+      ...(w.patch?.approvals ? { approvals: structuredClone(w.patch.approvals) } : {}),
+      ...(w.patch?.expiresAt ? { expiresAt: w.patch.expiresAt } : {}),
+      ...(token ? { taskToken: token } : {}),
+      status: w.to,
+      version: w.event.seq,
+      lastHash: w.event.hash,
+      updatedAt: w.at,
+    });
+    events.push(structuredClone(w.event));
+    this.eventLog.set(id, events);
+  }
+
+  async listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
+    return [...this.requests.values()].filter((r) => r.requester === requester).slice(0, limit);
+  }
+}
+
+/** Records starts and callbacks. */
+export class RecordingWorkflow implements Workflow {
+  readonly started: string[] = [];
+  readonly callbacks: { token: string; output: Record<string, unknown> }[] = [];
+  async start(requestId: string): Promise<void> {
+    this.started.push(requestId);
+  }
+  async sendSuccess(taskToken: string, output: Record<string, unknown>): Promise<void> {
+    this.callbacks.push({ token: taskToken, output });
+  }
+}
+
+/** A clock tests move by hand. */
+export class ManualClock {
+  #now: number;
+  constructor(start = Date.parse('2026-11-22T10:00:00Z')) {
+    this.#now = start;
+  }
+  now(): Date {
+    return new Date(this.#now);
+  }
+  advance(seconds: number): void {
+    this.#now += seconds * 1000;
+  }
+}
+
+/** Fake deps around the in-memory store, the simulated IAM account and a recording workflow. */
+export function fakeDeps(config: PolicyConfig = testConfig()) {
+  const store = new MemoryAuditStore();
+  const iam = new SimulatedIamAccount(config.rules.flatMap((r) => r.targets));
+  const workflow = new RecordingWorkflow();
+  const clock = new ManualClock();
+  let n = 0;
+  const pending: AccessRequest[] = [];
+  const deps: Deps = {
+    config,
+    store,
+    iam,
+    workflow,
+    approvals: { requestPending: async (r) => void pending.push(r) },
+    clock,
+    ids: { requestId: () => `req-${String(++n).padStart(4, '0')}` },
+  };
+  return { deps, store, iam, workflow, clock, pending };
+}
+
+/** A valid body for the `app-read` rule. */
+export function validBody(overrides: Record<string, unknown> = {}) {
+  return {
+    kind: 'policy',
+    target: arn.role('app-reader'),
+    permissions: [{ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::app-data/reports/*'] }],
+    durationSeconds: 900,
+    reason: 'investigate INC-42 report export',
+    ticket: 'INC-42',
+    ...overrides,
+  };
+}
