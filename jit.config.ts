@@ -1,0 +1,68 @@
+/**
+ * Example policy-as-code config for the JIT broker. `cdk synth` and `npm start` validate it and refuse to
+ * go on with a message naming the field at fault. Copy it, edit it, and pass yours with
+ * `npx cdk synth -c config=path/to/my.config.ts` (or a .json file with the same fields).
+ */
+import { defineConfig } from '#core/policy-config.ts';
+
+const ACCOUNT = '111122223333';
+
+export default defineConfig({
+  // How long a request may wait for its approvals before it ends APPROVAL_EXPIRED (seconds).
+  approvalWindowSeconds: 3600,
+  // Duration used when a request names none (capped by the rule's maximum), and the global bounds.
+  defaultDurationSeconds: 900,
+  minDurationSeconds: 60,
+  maxDurationSeconds: 43_200,
+  // Added to the built-in deny list (`*`, `iam:*`, `sts:*`, `organizations:*`, `account:*`), never
+  // replacing it. A rule that lists an overlapping action fails validation.
+  globalDenyActions: ['kms:ScheduleKeyDeletion', 'cloudtrail:*'],
+  // Principals the broker must never modify, whatever a rule says (its own roles are always protected).
+  protectedPrincipals: [`arn:aws:iam::${ACCOUNT}:role/OrganizationAccountAccessRole`],
+  rules: [
+    {
+      // Read access to the app's data bucket and tables, approved by one on-call SRE.
+      id: 'app-data-read',
+      description: 'Developers may read application data on the app roles, with one SRE approval',
+      // Who may ask: IAM principal ARN patterns as API Gateway reports them (assumed-role session ARNs).
+      requesters: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Developer_*/*`],
+      // Which principals the inline policy may be put on: IAM role or user ARN patterns.
+      targets: [`arn:aws:iam::${ACCOUNT}:role/app-*`],
+      // The widest actions and resources a request may ask for (requests may narrow them).
+      actions: ['s3:GetObject', 's3:ListBucket', 'dynamodb:GetItem', 'dynamodb:Query'],
+      resources: [
+        'arn:aws:s3:::app-data',
+        'arn:aws:s3:::app-data/*',
+        `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/app-*`,
+      ],
+      maxDurationSeconds: 3600,
+      approval: {
+        approvers: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SRE_*/*`],
+        minApprovals: 1,
+      },
+    },
+    {
+      // Production writes need two distinct approvers.
+      id: 'app-data-write',
+      requesters: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SRE_*/*`],
+      targets: [`arn:aws:iam::${ACCOUNT}:role/app-*`],
+      actions: ['s3:PutObject', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resources: ['arn:aws:s3:::app-data/*', `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/app-*`],
+      maxDurationSeconds: 1800,
+      approval: {
+        approvers: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SecurityLead_*/*`],
+        minApprovals: 2,
+      },
+    },
+    {
+      // Low risk: reading logs is approved automatically, still time-boxed and audited.
+      id: 'logs-read-auto',
+      requesters: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Developer_*/*`],
+      targets: [`arn:aws:iam::${ACCOUNT}:role/ops-*`],
+      actions: ['logs:GetLogEvents', 'logs:FilterLogEvents', 'logs:DescribeLogStreams'],
+      resources: [`arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/app/*`],
+      maxDurationSeconds: 1800,
+      approval: 'auto',
+    },
+  ],
+});

@@ -1,0 +1,28 @@
+import { App, type AppProps, type Environment, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import type { PolicyConfig } from '#core/policy-config.ts';
+import { BrokerStack } from './broker-stack.ts';
+import { applyNagSuppressions } from './nag-suppressions.ts';
+import { StatefulStack } from './stateful-stack.ts';
+
+/** Options to build the broker app. */
+export interface BrokerAppOptions {
+  readonly policy: PolicyConfig;
+  /** Stack name prefix. @default 'Jit' */
+  readonly prefix?: string;
+  readonly env?: Environment;
+  /** Run cdk-nag's AwsSolutions pack. @default true */
+  readonly nag?: boolean;
+  readonly appProps?: AppProps;
+}
+
+/** The composed app: stateful stack (audit table) + broker stack (functions, workflow, API). */
+export function buildBrokerApp(opts: BrokerAppOptions) {
+  const app = new App(opts.appProps);
+  const prefix = opts.prefix ?? 'Jit';
+  const stateful = new StatefulStack(app, `${prefix}Stateful`, { env: opts.env });
+  const broker = new BrokerStack(app, `${prefix}Broker`, { env: opts.env, policy: opts.policy, table: stateful.table });
+  applyNagSuppressions(stateful, broker);
+  if (opts.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stateful, broker };
+}
