@@ -14,14 +14,20 @@ export interface BrokerAppOptions {
   /** Run cdk-nag's AwsSolutions pack. @default true */
   readonly nag?: boolean;
   readonly appProps?: AppProps;
+  /** Build into this app instead of a new one (the CDK entry reads its context first). */
+  readonly app?: App;
 }
 
 /** The composed app: stateful stack (audit table) + broker stack (functions, workflow, API). */
 export function buildBrokerApp(opts: BrokerAppOptions) {
-  const app = new App(opts.appProps);
+  const app = opts.app ?? new App(opts.appProps);
   const prefix = opts.prefix ?? 'Jit';
   const stateful = new StatefulStack(app, `${prefix}Stateful`, { env: opts.env });
-  const broker = new BrokerStack(app, `${prefix}Broker`, { env: opts.env, policy: opts.policy, table: stateful.table });
+  const broker = new BrokerStack(app, `${prefix}Broker`, {
+    env: opts.env,
+    policy: opts.policy,
+    table: stateful.table,
+  });
   applyNagSuppressions(stateful, broker);
   if (opts.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stateful, broker };

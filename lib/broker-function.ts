@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { TABLE_SCHEMA } from '#adapters/table-schema.ts';
 import type { PolicyConfig } from '#core/policy-config.ts';
 import { ENV, POLICY_FILE_NAME } from '#lambdas/config.ts';
 
@@ -87,16 +89,36 @@ export class BrokerFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          afterBundling: (_input: string, output: string) => [`cp "${policyFile}" "${output}/${POLICY_FILE_NAME}"`],
+          afterBundling: (_input: string, output: string) => [
+            `cp "${policyFile}" "${output}/${POLICY_FILE_NAME}"`,
+          ],
         },
       },
     });
   }
 
-  /** Points the function at the audit table and grants it read/write on the table and its indexes. */
+  /**
+   * Points the function at the audit table and grants it the item operations the store uses, on the
+   * table and its two named indexes only (no `index/*`, no Scan, no DeleteItem: events are never deleted).
+   */
   bindTable(table: ITable): this {
     this.fn.addEnvironment(ENV.tableName, table.tableName);
-    table.grantReadWriteData(this.fn);
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'AuditTable',
+        actions: [
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:UpdateItem',
+          'dynamodb:Query',
+          'dynamodb:ConditionCheckItem',
+        ],
+        resources: [
+          table.tableArn,
+          ...Object.values(TABLE_SCHEMA.indexes).map((i) => `${table.tableArn}/index/${i.name}`),
+        ],
+      }),
+    );
     return this;
   }
 }

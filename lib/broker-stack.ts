@@ -31,11 +31,16 @@ export function targetPatterns(policy: PolicyConfig, type: 'role' | 'user'): str
 export class BrokerStack extends Stack {
   public readonly workflow: BrokerWorkflow;
   public readonly api: BrokerApi;
+  /** The broker's functions by handler name. */
+  public readonly functions: Readonly<Record<HandlerName, BrokerFunction>>;
+  /** The validated policy config this stack was built from. */
+  public readonly policy: PolicyConfig;
   readonly #policy: PolicyConfig;
 
   constructor(scope: Construct, id: string, props: BrokerStackProps) {
     super(scope, id, props);
     this.#policy = props.policy;
+    this.policy = props.policy;
     const make = (handler: HandlerName, construct: string) =>
       new BrokerFunction(this, construct, { handler, policy: props.policy }).bindTable(props.table);
 
@@ -44,13 +49,19 @@ export class BrokerStack extends Stack {
     const grant = make('grant', 'GrantFunction');
     const revoke = make('revoke', 'RevokeFunction');
     const api = make('api', 'ApiFunction');
+    this.functions = { validate, 'await-approval': awaitApproval, grant, revoke, api };
 
     this.#grantTargets(grant, ['Put', 'Get']);
     this.#grantTargets(revoke, ['Delete', 'Get']);
     this.#grantTargets(api, ['Delete', 'Get']);
 
     this.workflow = new BrokerWorkflow(this, 'Workflow', {
-      functions: { validate: validate.fn, awaitApproval: awaitApproval.fn, grant: grant.fn, revoke: revoke.fn },
+      functions: {
+        validate: validate.fn,
+        awaitApproval: awaitApproval.fn,
+        grant: grant.fn,
+        revoke: revoke.fn,
+      },
       approvalWindow: Duration.seconds(props.policy.approvalWindowSeconds),
     });
     const sm = this.workflow.stateMachine;

@@ -72,7 +72,9 @@ export class BrokerWorkflow extends Construct {
     const f = props.functions;
     const requestId = JsonPath.stringAt('$.requestId');
 
-    const closed = new Succeed(this, STATE.closed, { comment: 'Rejected, denied, cancelled or expired: nothing granted' });
+    const closed = new Succeed(this, STATE.closed, {
+      comment: 'Rejected, denied, cancelled or expired: nothing granted',
+    });
     const done = new Succeed(this, STATE.done);
     const grantFailed = new Fail(this, STATE.grantFailed, {
       error: 'GrantFailed',
@@ -80,7 +82,8 @@ export class BrokerWorkflow extends Construct {
     });
     const revokeFailed = new Fail(this, STATE.revokeFailed, {
       error: 'RevokeFailed',
-      cause: 'Revoke retries exhausted; the IAM expiry condition still ends the grant and the sweeper removes it',
+      cause:
+        'Revoke retries exhausted; the IAM expiry condition still ends the grant and the sweeper removes it',
     });
 
     const validate = new LambdaInvoke(this, STATE.validate, {
@@ -147,7 +150,12 @@ export class BrokerWorkflow extends Construct {
       maxDelay: Duration.seconds(60),
     });
     revoke.addCatch(recordRevokeFailed, { errors: [Errors.ALL], resultPath: '$.error' });
-    recordRevokeFailed.addRetry({ errors: [Errors.ALL], interval: Duration.seconds(2), maxAttempts: 3, backoffRate: 2 });
+    recordRevokeFailed.addRetry({
+      errors: [Errors.ALL],
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+    });
     recordRevokeFailed.next(revokeFailed);
 
     awaitApproval.addCatch(approvalExpired, { errors: [Errors.TIMEOUT], resultPath: '$.error' });

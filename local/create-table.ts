@@ -5,7 +5,11 @@ import { TABLE_SCHEMA } from '#adapters/table-schema.ts';
 export async function createAuditTable(client: DynamoDBClient, tableName: string): Promise<void> {
   const s = TABLE_SCHEMA;
   const indexes = Object.values(s.indexes);
-  const attributes = new Set<string>([s.partitionKey, s.sortKey, ...indexes.flatMap((i) => [i.partitionKey, i.sortKey])]);
+  const attributes = new Set<string>([
+    s.partitionKey,
+    s.sortKey,
+    ...indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ]);
   try {
     await client.send(
       new CreateTableCommand({

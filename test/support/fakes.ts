@@ -18,7 +18,10 @@ export const CAROL = arn.assumed('Approver', 'carol');
 export const MALLORY = arn.assumed('Outsider', 'mallory');
 
 /** A config with one approval rule (quorum configurable), one auto rule and one user-target rule. */
-export function testConfigInput(overrides: Partial<PolicyConfigInput> = {}, minApprovals = 1): PolicyConfigInput {
+export function testConfigInput(
+  overrides: Partial<PolicyConfigInput> = {},
+  minApprovals = 1,
+): PolicyConfigInput {
   return {
     approvalWindowSeconds: 3600,
     minDurationSeconds: 60,
@@ -28,7 +31,11 @@ export function testConfigInput(overrides: Partial<PolicyConfigInput> = {}, minA
         requesters: [arn.assumed('Developer', '*')],
         targets: [arn.role('app-*')],
         actions: ['s3:GetObject', 's3:ListBucket', 'dynamodb:Get*'],
-        resources: ['arn:aws:s3:::app-data', 'arn:aws:s3:::app-data/*', `arn:aws:dynamodb:*:${ACCOUNT}:table/app-*`],
+        resources: [
+          'arn:aws:s3:::app-data',
+          'arn:aws:s3:::app-data/*',
+          `arn:aws:dynamodb:*:${ACCOUNT}:table/app-*`,
+        ],
         maxDurationSeconds: 3600,
         approval: { approvers: [arn.assumed('Approver', '*')], minApprovals },
       },

@@ -25,7 +25,13 @@ describe('request lifecycle on fake ports', () => {
     });
     expect(iam.policiesOf(arn.role('app-reader'))).toEqual({});
     const events = await store.events(requestId);
-    expect(events.map((e) => e.to)).toEqual(['REQUESTED', 'PENDING_APPROVAL', 'APPROVED', 'GRANTED', 'REVOKED']);
+    expect(events.map((e) => e.to)).toEqual([
+      'REQUESTED',
+      'PENDING_APPROVAL',
+      'APPROVED',
+      'GRANTED',
+      'REVOKED',
+    ]);
     expect(verifyChain(events)).toEqual({ ok: true });
     expect((await store.get(requestId))?.taskToken).toBeUndefined();
   });
