@@ -1,0 +1,38 @@
+import type { AccessRequest, AuditEvent } from '#core/model.ts';
+import type { AuditStore, TransitionWrite } from '#core/ports.ts';
+
+/**
+ * An AuditStore that reports every event it has durably written (after the store accepted it), so the
+ * local runtime can print one line per transition as it happens.
+ */
+export class ObservedAuditStore implements AuditStore {
+  readonly #inner: AuditStore;
+  readonly #onEvent: (event: AuditEvent) => void;
+
+  constructor(inner: AuditStore, onEvent: (event: AuditEvent) => void) {
+    this.#inner = inner;
+    this.#onEvent = onEvent;
+  }
+
+  async create(request: AccessRequest, event: AuditEvent): Promise<void> {
+    await this.#inner.create(request, event);
+    this.#onEvent(event);
+  }
+
+  get(id: string): Promise<AccessRequest | undefined> {
+    return this.#inner.get(id);
+  }
+
+  events(id: string): Promise<AuditEvent[]> {
+    return this.#inner.events(id);
+  }
+
+  async transition(id: string, write: TransitionWrite): Promise<void> {
+    await this.#inner.transition(id, write);
+    this.#onEvent(write.event);
+  }
+
+  listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
+    return this.#inner.listByRequester(requester, limit);
+  }
+}

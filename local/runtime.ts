@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import type { Server } from 'node:http';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
+import type { AuditEvent } from '#core/model.ts';
+import type { PolicyConfig } from '#core/policy-config.ts';
+import type { Deps } from '#core/ports.ts';
+import { createApiHandler } from '#lambdas/api/handler.ts';
+import { createStepHandlers } from '#lambdas/steps.ts';
+import type { HandlerName } from '../lib/broker-function.ts';
+import { synthesizeWorkflow } from './asl.ts';
+import { createAuditTable } from './create-table.ts';
+import { type DynamoDbLocal, LOCAL_AWS, startDynamoDbLocal } from './dynamodb-local.ts';
+import { createLocalServer } from './http-server.ts';
+import { type ExecutionRecord, type LocalHandler, LocalWorkflow } from './local-workflow.ts';
+import { ObservedAuditStore } from './observed-store.ts';
+import { SimulatedIamAccount } from './simulated-iam.ts';
+
+/** Options of {@link startLocalBroker}. */
+export interface LocalBrokerOptions {
+  /** The validated policy config (the same one `cdk synth` would take). */
+  readonly config: PolicyConfig;
+  /** TCP port on 127.0.0.1; 0 picks a free one. @default 8787 */
+  readonly port?: number;
+  /** Use this DynamoDB Local instead of starting one (tests share one per run). */
+  readonly ddbEndpoint?: string;
+  /** Where a DynamoDB Local started here keeps its data. @default in memory */
+  readonly dataDir?: string;
+  /** @default 'jit-audit' (a fresh random name when `ddbEndpoint` is shared) */
+  readonly tableName?: string;
+  /** Overrides every Retry interval of the ASL (ms) without changing the definition. */
+  readonly retryIntervalMs?: number;
+  /** Where the one-line-per-transition log goes. @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+/** A running local broker. */
+export interface LocalBroker {
+  readonly url: string;
+  readonly port: number;
+  readonly tableName: string;
+  readonly iam: SimulatedIamAccount;
+  readonly workflow: LocalWorkflow;
+  readonly deps: Deps;
+  readonly ddbPid: number | undefined;
+  /** Every event in the order the store accepted it. */
+  readonly events: readonly AuditEvent[];
+  stop(): Promise<void>;
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      const address = server.address();
+      if (address && typeof address === 'object') resolve(address.port);
+      else reject(new Error('server has no address'));
+    });
+  });
+}
+
+/**
+ * Starts the broker on this machine with no AWS account: the exact synthesized ASL on
+ * aws-local-stepfunctions, the real handlers in-process, DynamoDB Local as the store, a simulated IAM
+ * account for the config's targets, and the HTTP API on 127.0.0.1.
+ */
+export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalBroker> {
+  const log = opts.log ?? ((line: string) => console.log(line));
+  // DynamoDB Local boots (JVM) while the app synthesizes: the two are the bulk of the start-up time.
+  const ddbStarting = opts.ddbEndpoint
+    ? undefined
+    : startDynamoDbLocal(opts.dataDir ? { dataDir: opts.dataDir } : {});
+  let synthesized: ReturnType<typeof synthesizeWorkflow>;
+  try {
+    synthesized = synthesizeWorkflow(opts.config);
+  } catch (error) {
+    await (await ddbStarting?.catch(() => undefined))?.stop();
+    throw error;
+  }
+  const ddb: DynamoDbLocal | undefined = await ddbStarting;
+  const endpoint = opts.ddbEndpoint ?? (ddb as DynamoDbLocal).endpoint;
+  const tableName = opts.tableName ?? (opts.ddbEndpoint ? `jit-${randomUUID()}` : 'jit-audit');
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
+  let server: Server | undefined;
+  try {
+    await createAuditTable(client, tableName);
+    const events: AuditEvent[] = [];
+    const store = new ObservedAuditStore(
+      new DynamoAuditStore(
+        DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+        tableName,
+      ),
+      (event) => {
+        events.push(event);
+        log(`${event.requestId}  ${event.from ?? '∅'} → ${event.to}  by ${event.actor}`);
+      },
+    );
+    const iam = new SimulatedIamAccount(opts.config.rules.flatMap((r) => r.targets));
+    let handlers = {} as Record<HandlerName, LocalHandler>;
+    const workflow = new LocalWorkflow({
+      workflow: synthesized,
+      // Handlers need deps and deps need the workflow: resolve them lazily.
+      handlers: new Proxy({} as Record<HandlerName, LocalHandler>, {
+        get: (_t, name: string) => handlers[name as HandlerName],
+      }),
+      ...(opts.retryIntervalMs === undefined ? {} : { retryIntervalMs: opts.retryIntervalMs }),
+      onExecutionEnd: (r: ExecutionRecord) => {
+        if (r.status === 'FAILED') log(`${r.name}  workflow ended ${r.error?.error}: ${r.error?.cause}`);
+      },
+    });
+    const deps: Deps = {
+      config: opts.config,
+      store,
+      iam,
+      workflow,
+      approvals: {
+        requestPending: async (request) => {
+          log(`${request.id}  waiting for approval: POST /requests/${request.id}/approve`);
+        },
+      },
+      clock: { now: () => new Date() },
+      ids: { requestId: () => randomUUID() },
+    };
+    const steps = createStepHandlers(deps);
+    handlers = {
+      validate: steps.validate,
+      'await-approval': steps.awaitApproval,
+      grant: steps.grant,
+      revoke: steps.revoke,
+      api: createApiHandler(deps),
+    } as Record<HandlerName, LocalHandler>;
+    server = createLocalServer(createApiHandler(deps), {
+      '/_local/health': () => ({ ok: true, table: tableName }),
+      '/_local/iam': () => ({ principals: iam.snapshot() }),
+    });
+    const port = await listen(server, opts.port ?? 8787);
+    const running = server;
+    return {
+      url: `http://127.0.0.1:${port}`,
+      port,
+      tableName,
+      iam,
+      workflow,
+      deps,
+      ddbPid: ddb?.pid,
+      events,
+      async stop() {
+        await new Promise<void>((resolve) => running.close(() => resolve()));
+        running.closeAllConnections();
+        client.destroy();
+        await ddb?.stop();
+      },
+    };
+  } catch (error) {
+    server?.close();
+    client.destroy();
+    await ddb?.stop();
+    throw error;
+  }
+}
