@@ -93,9 +93,11 @@ export class LocalWorkflow implements Workflow {
             record.status = 'SUCCEEDED';
             record.output = output;
           },
-          (error: { name?: string; message?: string; cause?: unknown }) => {
+          (error: { name?: string; message?: string; cause?: { name?: string; message?: string } }) => {
+            // The library wraps the state's error (e.g. a Fail state's Error) in an ExecutionError.
+            const inner = error?.name === 'ExecutionError' && error.cause ? error.cause : error;
             record.status = 'FAILED';
-            record.error = { error: String(error?.name ?? 'Error'), cause: String(error?.message ?? '') };
+            record.error = { error: String(inner?.name ?? 'Error'), cause: String(inner?.message ?? '') };
           },
         )
         .finally(() => {
