@@ -55,6 +55,23 @@ export default defineConfig({
       },
     },
     {
+      // STS credentials instead of an inline policy: the broker assumes a dedicated role whose trust
+      // policy admits only the broker's grant role, with a session policy scoped to the request. At the end
+      // the session is denied by its aws:userid, so credentials already handed out stop working.
+      id: 'release-credentials',
+      kind: 'credentials',
+      requesters: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SRE_*/*`],
+      targets: [`arn:aws:iam::${ACCOUNT}:role/jit-release-*`],
+      actions: ['s3:PutObject', 'cloudformation:DescribeStacks'],
+      resources: ['arn:aws:s3:::release-artifacts/*', `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/app-*`],
+      // Role chaining caps STS sessions at one hour.
+      maxDurationSeconds: 3600,
+      approval: {
+        approvers: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SecurityLead_*/*`],
+        minApprovals: 1,
+      },
+    },
+    {
       // Low risk: reading logs is approved automatically, still time-boxed and audited.
       id: 'logs-read-auto',
       requesters: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Developer_*/*`],

@@ -1,3 +1,4 @@
+import { removeSessionDeny } from '#core/credentials.ts';
 import { InvalidRequestError } from '#core/errors.ts';
 import type { Deps } from '#core/ports.ts';
 import {
@@ -52,6 +53,8 @@ export function createStepHandlers(deps: Deps) {
           return { requestId: id, ...(await compensateGrant(deps, id, input.error)) };
         case 'markFailed':
           return { requestId: id, ...(await markRevokeFailed(deps, id, input.error)) };
+        case 'cleanup':
+          return { requestId: id, ...(await removeSessionDeny(deps, id)) };
         default:
           return revokeGrant(deps, id, SYSTEM.expiry, 'expired');
       }

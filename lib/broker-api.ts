@@ -4,6 +4,7 @@ import {
   AuthorizationType,
   LambdaIntegration,
   LogGroupLogDestination,
+  type Method,
   MethodLoggingLevel,
   RestApi,
 } from 'aws-cdk-lib/aws-apigateway';
@@ -14,6 +15,8 @@ import { Construct } from 'constructs';
 /** Props of {@link BrokerApi}. */
 export interface BrokerApiProps {
   readonly handler: IFunction;
+  /** The Slack callback function; when set, `POST /slack/interactions` exists (no IAM auth). */
+  readonly slackHandler?: IFunction;
   /** @default 10 requests per second */
   readonly rateLimit?: number;
   /** @default 20 */
@@ -29,7 +32,11 @@ export const USER_ROUTES: readonly { method: string; path: string }[] = [
   { method: 'POST', path: '/requests/{id}/deny' },
   { method: 'POST', path: '/requests/{id}/cancel' },
   { method: 'POST', path: '/requests/{id}/revoke' },
+  { method: 'GET', path: '/requests/{id}/credentials' },
 ];
+
+/** Slack's interactivity request URL. Slack cannot SigV4-sign: the function verifies Slack's HMAC instead. */
+export const SLACK_ROUTE = { method: 'POST', path: '/slack/interactions' } as const;
 
 /**
  * REST API with AWS_IAM on every user route (the caller is the SigV4 identity), JSON access logs,
@@ -37,6 +44,8 @@ export const USER_ROUTES: readonly { method: string; path: string }[] = [
  */
 export class BrokerApi extends Construct {
   public readonly api: RestApi;
+  /** `POST /slack/interactions`, when a Slack handler was given. */
+  public readonly slackMethod?: Method;
 
   constructor(scope: Construct, id: string, props: BrokerApiProps) {
     super(scope, id);
@@ -64,6 +73,13 @@ export class BrokerApi extends Construct {
       this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
         authorizationType: AuthorizationType.IAM,
       });
+    }
+    if (props.slackHandler) {
+      this.slackMethod = this.api.root
+        .resourceForPath(SLACK_ROUTE.path)
+        .addMethod(SLACK_ROUTE.method, new LambdaIntegration(props.slackHandler), {
+          authorizationType: AuthorizationType.NONE,
+        });
     }
   }
 }

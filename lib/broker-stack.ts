@@ -1,11 +1,13 @@
-import { Aws, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { PolicyConfig } from '#core/policy-config.ts';
 import { ENV } from '#lambdas/config.ts';
-import { BrokerApi } from './broker-api.ts';
+import { BrokerApi, SLACK_ROUTE } from './broker-api.ts';
 import { BrokerFunction, type HandlerName } from './broker-function.ts';
+import { SlackIntegration } from './slack-integration.ts';
 import { BrokerWorkflow } from './workflow.ts';
 
 /** Props of {@link BrokerStack}. */
@@ -23,6 +25,11 @@ export function targetPatterns(policy: PolicyConfig, type: 'role' | 'user'): str
   return [...new Set(policy.rules.flatMap((r) => r.targets).filter((t) => t.includes(`:${type}/`)))];
 }
 
+/** The role ARN patterns of the config's credentials rules (the roles the broker may assume). */
+export function credentialRolePatterns(policy: PolicyConfig): string[] {
+  return [...new Set(policy.rules.filter((r) => r.kind === 'credentials').flatMap((r) => r.targets))];
+}
+
 /**
  * The stateless part: the five functions, the state machine and the REST API. IAM write permissions reach
  * only the target ARN patterns of the config, and an explicit Deny keeps the broker off its own roles and
@@ -31,8 +38,12 @@ export function targetPatterns(policy: PolicyConfig, type: 'role' | 'user'): str
 export class BrokerStack extends Stack {
   public readonly workflow: BrokerWorkflow;
   public readonly api: BrokerApi;
-  /** The broker's functions by handler name. */
-  public readonly functions: Readonly<Record<HandlerName, BrokerFunction>>;
+  /** The broker's functions by handler name (the Slack callback is `slack.callback`). */
+  public readonly functions: Readonly<Record<Exclude<HandlerName, 'slack'>, BrokerFunction>>;
+  /** Slack approvals, when the config has a `slack` section. */
+  public readonly slack?: SlackIntegration;
+  /** The KMS key that seals STS credentials until collection (grant: Encrypt, API: Decrypt). */
+  public readonly credentialsKey: Key;
   /** The validated policy config this stack was built from. */
   public readonly policy: PolicyConfig;
   readonly #policy: PolicyConfig;
@@ -55,6 +66,46 @@ export class BrokerStack extends Stack {
     this.#grantTargets(revoke, ['Delete', 'Get']);
     this.#grantTargets(api, ['Delete', 'Get']);
 
+    // Credentials grants: the grant function assumes the credential roles; revoke paths put the
+    // session-deny policy on them. The STS credentials wait for collection sealed by this stack's key.
+    this.credentialsKey = new Key(this, 'CredentialsKey', {
+      description: 'JIT broker: seals STS credentials until the requester collects them',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const credentialRoles = credentialRolePatterns(props.policy);
+    if (credentialRoles.length > 0) {
+      grant.fn.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'AssumeCredentialRoles',
+          actions: ['sts:AssumeRole', 'sts:TagSession', 'sts:SetSourceIdentity'],
+          resources: credentialRoles,
+        }),
+      );
+      for (const fn of [grant, revoke, api]) {
+        fn.fn.addToRolePolicy(
+          new PolicyStatement({
+            sid: 'SessionDenyOnCredentialRoles',
+            actions: ['iam:GetRole', 'iam:PutRolePolicy', 'iam:GetRolePolicy', 'iam:DeleteRolePolicy'],
+            resources: credentialRoles,
+          }),
+        );
+      }
+    }
+    for (const [fn, action] of [
+      [grant, 'kms:Encrypt'],
+      [api, 'kms:Decrypt'],
+    ] as const) {
+      fn.fn.addEnvironment(ENV.credentialsKeyId, this.credentialsKey.keyArn);
+      fn.fn.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'CredentialsKey',
+          actions: [action],
+          resources: [this.credentialsKey.keyArn],
+        }),
+      );
+    }
+
     this.workflow = new BrokerWorkflow(this, 'Workflow', {
       functions: {
         validate: validate.fn,
@@ -69,7 +120,21 @@ export class BrokerStack extends Stack {
     sm.grantStartExecution(api.fn);
     sm.grantTaskResponse(api.fn);
 
-    this.api = new BrokerApi(this, 'Http', { handler: api.fn });
+    if (props.policy.slack) {
+      this.slack = new SlackIntegration(this, 'Slack', {
+        policy: props.policy,
+        table: props.table,
+        stateMachine: sm,
+        cardWriters: [awaitApproval, grant, revoke, api],
+      });
+    }
+    this.api = new BrokerApi(this, 'Http', {
+      handler: api.fn,
+      ...(this.slack ? { slackHandler: this.slack.callback.fn } : {}),
+    });
+    if (this.slack) {
+      new CfnOutput(this, 'SlackInteractionsUrl', { value: this.api.api.urlForPath(SLACK_ROUTE.path) });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn });

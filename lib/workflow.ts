@@ -48,6 +48,9 @@ export const STATE = {
   grantFailed: 'GrantFailed',
   waitForExpiry: 'WaitForExpiry',
   revoke: 'Revoke',
+  sessionCleanup: 'SessionCleanup?',
+  waitForCredentialsExpiry: 'WaitForCredentialsExpiry',
+  removeSessionDeny: 'RemoveSessionDeny',
   recordRevokeFailed: 'RecordRevokeFailed',
   revokeFailed: 'RevokeFailed',
   closed: 'Closed',
@@ -127,9 +130,41 @@ export class BrokerWorkflow extends Construct {
     const revoke = new LambdaInvoke(this, STATE.revoke, {
       lambdaFunction: f.revoke,
       payload: TaskInput.fromObject({ requestId, action: 'expire' }),
-      resultSelector: { 'status.$': '$.Payload.status', 'alreadyRevoked.$': '$.Payload.alreadyRevoked' },
+      resultSelector: {
+        'status.$': '$.Payload.status',
+        'alreadyRevoked.$': '$.Payload.alreadyRevoked',
+        'kind.$': '$.Payload.kind',
+        'cleanupAt.$': '$.Payload.cleanupAt',
+      },
       resultPath: '$.revoke',
     });
+
+    // Credentials grants leave a session-deny policy on the role: it must outlive the STS credentials,
+    // then it goes (the role's inline-policy space is finite). This is the workflow's only kind branch.
+    const waitForCredentialsExpiry = new Wait(this, STATE.waitForCredentialsExpiry, {
+      time: WaitTime.timestampPath('$.revoke.cleanupAt'),
+    });
+    const removeSessionDeny = new LambdaInvoke(this, STATE.removeSessionDeny, {
+      lambdaFunction: f.revoke,
+      payload: TaskInput.fromObject({ requestId, action: 'cleanup' }),
+      resultPath: JsonPath.DISCARD,
+    });
+    removeSessionDeny.addRetry({
+      errors: RETRYABLE,
+      interval: Duration.seconds(2),
+      maxAttempts: 6,
+      backoffRate: 2,
+      maxDelay: Duration.seconds(60),
+    });
+    const sessionCleanup = new Choice(this, STATE.sessionCleanup)
+      .when(
+        Condition.and(
+          Condition.stringEquals('$.revoke.kind', 'credentials'),
+          Condition.isString('$.revoke.cleanupAt'),
+        ),
+        waitForCredentialsExpiry.next(removeSessionDeny).next(done),
+      )
+      .otherwise(done);
 
     const recordRevokeFailed = new LambdaInvoke(this, STATE.recordRevokeFailed, {
       lambdaFunction: f.revoke,
@@ -163,7 +198,7 @@ export class BrokerWorkflow extends Construct {
     awaitApproval.addCatch(closed, { errors: ['ConflictError'], resultPath: '$.error' });
     approvalExpired.next(closed);
 
-    const grantChain = grant.next(waitForExpiry).next(revoke).next(done);
+    const grantChain = grant.next(waitForExpiry).next(revoke).next(sessionCleanup);
 
     const definition = validate.next(
       new Choice(this, STATE.autoApproved)

@@ -7,7 +7,8 @@ const USAGE = `usage: npm start -- [--port <n>] [--config <file>] [--data-dir <d
   --port               port on 127.0.0.1 (default: $PORT or 8787; 0 picks a free one)
   --config             policy config file, .ts/.js/.json (default: ${DEFAULT_CONFIG_FILE})
   --data-dir           keep DynamoDB Local's data in this directory (default: in memory)
-  --retry-interval-ms  shorten every Retry interval of the workflow (default: as in the ASL)`;
+  --retry-interval-ms  shorten every Retry interval of the workflow (default: as in the ASL)
+  --session-scale      simulated STS credentials live DurationSeconds × this (default 1; e.g. 0.01)`;
 
 function fail(message: string): never {
   console.error(`error: ${message}`);
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
         config: { type: 'string' },
         'data-dir': { type: 'string' },
         'retry-interval-ms': { type: 'string' },
+        'session-scale': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -48,6 +50,11 @@ async function main(): Promise<void> {
   }
   const port = intOption('port', args.values.port ?? process.env.PORT) ?? 8787;
   const retryIntervalMs = intOption('retry-interval-ms', args.values['retry-interval-ms']);
+  const scaleText = args.values['session-scale'];
+  const sessionLifetimeScale = scaleText === undefined ? undefined : Number(scaleText);
+  if (sessionLifetimeScale !== undefined && !(sessionLifetimeScale > 0 && sessionLifetimeScale <= 1)) {
+    fail(`--session-scale must be a number in (0, 1], got "${scaleText}"`);
+  }
   const configFile = args.values.config ?? DEFAULT_CONFIG_FILE;
   let config: Awaited<ReturnType<typeof loadPolicyConfigFile>>;
   try {
@@ -63,6 +70,7 @@ async function main(): Promise<void> {
     port,
     ...(args.values['data-dir'] ? { dataDir: args.values['data-dir'] } : {}),
     ...(retryIntervalMs === undefined ? {} : { retryIntervalMs }),
+    ...(sessionLifetimeScale === undefined ? {} : { sessionLifetimeScale }),
   });
   console.log(`listening on ${broker.url}`);
   let stopping = false;

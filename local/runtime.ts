@@ -13,9 +13,18 @@ import { synthesizeWorkflow } from './asl.ts';
 import { createAuditTable } from './create-table.ts';
 import { type DynamoDbLocal, LOCAL_AWS, startDynamoDbLocal } from './dynamodb-local.ts';
 import { createLocalServer } from './http-server.ts';
+import {
+  type LocalSlack,
+  type LocalSlackOptions,
+  localSlackInfo,
+  slackNotConfigured,
+  startLocalSlack,
+} from './local-slack.ts';
+import { LocalVault } from './local-vault.ts';
 import { type ExecutionRecord, type LocalHandler, LocalWorkflow } from './local-workflow.ts';
 import { ObservedAuditStore } from './observed-store.ts';
 import { SimulatedIamAccount } from './simulated-iam.ts';
+import { SimulatedSts } from './simulated-sts.ts';
 
 /** Options of {@link startLocalBroker}. */
 export interface LocalBrokerOptions {
@@ -31,8 +40,15 @@ export interface LocalBrokerOptions {
   readonly tableName?: string;
   /** Overrides every Retry interval of the ASL (ms) without changing the definition. */
   readonly retryIntervalMs?: number;
+  /**
+   * Local time control for credentials grants: simulated STS credentials live DurationSeconds × this
+   * (STS never issues less than 900 s). @default 1
+   */
+  readonly sessionLifetimeScale?: number;
   /** Where the one-line-per-transition log goes. @default console.log */
   readonly log?: (line: string) => void;
+  /** The fake Slack starts when the config has a `slack` section; these tune it. */
+  readonly slack?: LocalSlackOptions;
 }
 
 /** A running local broker. */
@@ -41,8 +57,11 @@ export interface LocalBroker {
   readonly port: number;
   readonly tableName: string;
   readonly iam: SimulatedIamAccount;
+  readonly sts: SimulatedSts;
   readonly workflow: LocalWorkflow;
   readonly deps: Deps;
+  /** The fake Slack and the Slack wiring, when the config has a `slack` section. */
+  readonly slack?: LocalSlack;
   readonly ddbPid: number | undefined;
   /** Every event in the order the store accepted it. */
   readonly events: readonly AuditEvent[];
@@ -83,6 +102,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   const tableName = opts.tableName ?? (opts.ddbEndpoint ? `jit-${randomUUID()}` : 'jit-audit');
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   let server: Server | undefined;
+  let slack: LocalSlack | undefined;
   try {
     await createAuditTable(client, tableName);
     const events: AuditEvent[] = [];
@@ -96,7 +116,17 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
         log(`${event.requestId}  ${event.from ?? '∅'} → ${event.to}  by ${event.actor}`);
       },
     );
+    slack = opts.config.slack
+      ? await startLocalSlack({
+          ...opts.slack,
+          config: opts.config,
+          db: DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
+          tableName,
+          log,
+        })
+      : undefined;
     const iam = new SimulatedIamAccount(opts.config.rules.flatMap((r) => r.targets));
+    const sts = new SimulatedSts(iam, () => new Date(), opts.sessionLifetimeScale ?? 1);
     let handlers = {} as Record<HandlerName, LocalHandler>;
     const workflow = new LocalWorkflow({
       workflow: synthesized,
@@ -111,29 +141,39 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     });
     const deps: Deps = {
       config: opts.config,
-      store,
+      store: slack ? slack.wrapStore(store) : store,
       iam,
+      sts,
+      vault: new LocalVault(),
       workflow,
       approvals: {
         requestPending: async (request) => {
           log(`${request.id}  waiting for approval: POST /requests/${request.id}/approve`);
+          await slack?.post(request);
         },
       },
       clock: { now: () => new Date() },
       ids: { requestId: () => randomUUID() },
     };
     const steps = createStepHandlers(deps);
+    const slackHandler = slack?.handler(deps, store);
     handlers = {
       validate: steps.validate,
       'await-approval': steps.awaitApproval,
       grant: steps.grant,
       revoke: steps.revoke,
       api: createApiHandler(deps),
+      slack: slackHandler ?? slackNotConfigured,
     } as Record<HandlerName, LocalHandler>;
-    server = createLocalServer(createApiHandler(deps), {
-      '/_local/health': () => ({ ok: true, table: tableName }),
-      '/_local/iam': () => ({ principals: iam.snapshot() }),
-    });
+    server = createLocalServer(
+      createApiHandler(deps),
+      {
+        '/_local/health': () => ({ ok: true, table: tableName }),
+        '/_local/iam': () => ({ principals: iam.snapshot(), sessions: sts.live() }),
+        '/_local/slack': () => localSlackInfo(slack),
+      },
+      slackHandler,
+    );
     const port = await listen(server, opts.port ?? 8787);
     const running = server;
     return {
@@ -141,20 +181,24 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       port,
       tableName,
       iam,
+      sts,
       workflow,
       deps,
+      ...(slack ? { slack } : {}),
       ddbPid: ddb?.pid,
       events,
       async stop() {
         await new Promise<void>((resolve) => running.close(() => resolve()));
         running.closeAllConnections();
         client.destroy();
+        await slack?.stop();
         await ddb?.stop();
       },
     };
   } catch (error) {
     server?.close();
     client.destroy();
+    await slack?.stop();
     await ddb?.stop();
     throw error;
   }

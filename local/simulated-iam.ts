@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { RetryableAwsError } from '#core/errors.ts';
 import { matches } from '#core/patterns.ts';
 import { INLINE_POLICY_LIMITS, policySize } from '#core/policy.ts';
@@ -66,6 +67,17 @@ export class SimulatedIamAccount implements IamGrants {
     if (!fault) return;
     fault.times--;
     throw fault.error();
+  }
+
+  /** The ARN of an existing principal of the account (NoSuchEntity otherwise). */
+  arnOf(p: PrincipalRef): string {
+    return this.#arn(p);
+  }
+
+  /** IAM's unique id of a role: `AROA` + 17 characters, stable for the ARN as IAM's is for the role. */
+  async getRoleId(roleName: string): Promise<string> {
+    const arn = this.#arn({ type: 'role', name: roleName });
+    return `AROA${createHash('sha256').update(arn).digest('hex').slice(0, 17).toUpperCase()}`;
   }
 
   #arn(p: PrincipalRef): string {

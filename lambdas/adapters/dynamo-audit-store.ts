@@ -119,19 +119,16 @@ export class DynamoAuditStore implements AuditStore {
     const set = ['#status = :to', 'version = :v1', 'lastHash = :hash', 'updatedAt = :at'];
     const remove: string[] = [];
     const { patch } = write;
-    if (patch?.approvals) {
-      set.push('approvals = :approvals');
-      values[':approvals'] = patch.approvals;
-    }
-    if (patch?.expiresAt) {
-      set.push('expiresAt = :expiresAt');
-      values[':expiresAt'] = patch.expiresAt;
-    }
-    if (patch?.taskToken === null) remove.push('taskToken');
-    else if (patch?.taskToken !== undefined) {
-      set.push('taskToken = :token');
-      values[':token'] = patch.taskToken;
-    }
+    // Every patch field is a top-level attribute: a value sets it, null removes it.
+    Object.entries(patch ?? {}).forEach(([key, value], i) => {
+      if (value === undefined) return;
+      names[`#p${i}`] = key;
+      if (value === null) remove.push(`#p${i}`);
+      else {
+        set.push(`#p${i} = :p${i}`);
+        values[`:p${i}`] = value;
+      }
+    });
     if (HOLDS_GRANT.includes(write.to)) {
       set.push(`${TABLE_SCHEMA.indexes.activeGrants.partitionKey} = :active`);
       values[':active'] = ACTIVE_GRANT;

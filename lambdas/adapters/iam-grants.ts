@@ -1,6 +1,7 @@
 import {
   DeleteRolePolicyCommand,
   DeleteUserPolicyCommand,
+  GetRoleCommand,
   GetRolePolicyCommand,
   GetUserPolicyCommand,
   type IAMClient,
@@ -30,7 +31,7 @@ function isNoSuchEntity(error: unknown): boolean {
 }
 
 /** Throttling and transient faults become RetryableAwsError, which the state machine retries. */
-function classify(error: unknown, what: string): unknown {
+export function classify(error: unknown, what: string): unknown {
   const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
   const status = e?.$metadata?.httpStatusCode ?? 0;
   if (RETRYABLE.has(e?.name ?? '') || e?.$retryable || status >= 500) {
@@ -74,6 +75,17 @@ export class SdkIamGrants implements IamGrants {
     } catch (error) {
       if (isNoSuchEntity(error)) return undefined;
       throw classify(error, `get ${policyName} of ${p.type} ${p.name}`);
+    }
+  }
+
+  async getRoleId(roleName: string): Promise<string> {
+    try {
+      const out = await this.#iam.send(new GetRoleCommand({ RoleName: roleName }));
+      const id = out.Role?.RoleId;
+      if (!id) throw new Error(`GetRole returned no RoleId for ${roleName}`);
+      return id;
+    } catch (error) {
+      throw classify(error, `get role ${roleName}`);
     }
   }
 

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
+import { collectCredentials } from '#core/credentials.ts';
 import { BrokerError, InvalidRequestError } from '#core/errors.ts';
 import { toPublic } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
@@ -76,6 +77,8 @@ export function createApiHandler(deps: Deps) {
         parseWith(emptyBody, parseJson(e), invalid);
         return json(200, { requestId: idOf(e), ...(await cancelRequest(deps, caller, idOf(e))) });
       },
+      'GET /requests/{id}/credentials': async (e, caller) =>
+        json(200, await collectCredentials(deps, caller, idOf(e))),
       'POST /requests/{id}/revoke': async (e, caller) => {
         const body = parseWith(revokeBody, parseJson(e), invalid);
         return json(202, await revokeEarly(deps, caller, idOf(e), body.reason));

@@ -91,3 +91,15 @@ export class ConfigError extends BrokerError {
   override readonly name = 'ConfigError';
   readonly code = 'InvalidConfig';
 }
+
+/** AssumeRole was refused: the target role's trust policy does not let the broker in (with its tags). */
+export class TrustPolicyError extends BrokerError {
+  override readonly name = 'TrustPolicyError';
+  readonly code = 'TrustPolicy';
+}
+
+/** The requester already collected the credentials of this grant. 410. */
+export class GoneError extends BrokerError {
+  override readonly name = 'GoneError';
+  readonly code = 'AlreadyCollected';
+}

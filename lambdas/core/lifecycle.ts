@@ -34,12 +34,19 @@ const MOVES: Readonly<Record<Status, readonly Status[]>> = {
   REVOKED: [],
 };
 
-/** True when the lifecycle allows moving from `from` to `to`. */
+/**
+ * Notes: an event that keeps the status but must be in the chain. `GRANTED → GRANTED` records that the
+ * requester collected STS credentials; `REVOKED → REVOKED` records that the session-deny policy of a
+ * credentials grant was removed after the credentials expired. Neither reopens a request.
+ */
+const NOTES: readonly Status[] = ['GRANTED', 'REVOKED'];
+
+/** True when the lifecycle allows moving from `from` to `to` (including a note on the same status). */
 export function isLegalTransition(from: Status, to: Status): boolean {
-  return MOVES[from].includes(to);
+  return MOVES[from].includes(to) || (from === to && NOTES.includes(from));
 }
 
-/** True when no further move is possible. */
+/** True when no move to another status is possible. */
 export function isTerminal(status: Status): boolean {
   return MOVES[status].length === 0;
 }

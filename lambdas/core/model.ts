@@ -39,6 +39,21 @@ export interface AccessRequest {
   readonly expiresAt?: string;
   /** Step Functions callback token of the approval step. Never leaves the store except to the Workflow port. */
   readonly taskToken?: string;
+  /** Credentials grants: the issued session, as IAM sees it (`aws:userid` = `<roleId>:<sessionName>`). */
+  readonly session?: IssuedSession;
+  /** Credentials grants: the STS credentials, sealed by the CredentialVault, until collected or expired. */
+  readonly sealedCredentials?: string;
+  /** Credentials grants: when the requester collected the credentials (they can be collected once). */
+  readonly credentialsCollectedAt?: string;
+}
+
+/** The STS session a credentials grant issued. */
+export interface IssuedSession {
+  readonly roleId: string;
+  readonly sessionName: string;
+  readonly sourceIdentity: string;
+  /** When the STS credentials themselves expire (≥ expiresAt: STS issues at least 900 s). */
+  readonly credentialsExpireAt: string;
 }
 
 /** One append-only event item (`pk=REQ#<id>, sk=EVT#<seq>`). */
@@ -60,13 +75,17 @@ export interface RequestPatch {
   readonly expiresAt?: string;
   /** A string sets the token, `null` removes it. */
   readonly taskToken?: string | null;
+  readonly session?: IssuedSession;
+  /** A string sets the sealed credentials, `null` removes them. */
+  readonly sealedCredentials?: string | null;
+  readonly credentialsCollectedAt?: string;
 }
 
-/** What the API returns for a request: everything but the task token and the internal hash pointer. */
-export type PublicRequest = Omit<AccessRequest, 'taskToken' | 'lastHash'>;
+/** What the API returns for a request: everything but the task token, credentials and the hash pointer. */
+export type PublicRequest = Omit<AccessRequest, 'taskToken' | 'lastHash' | 'sealedCredentials'>;
 
 /** Strips what must never leave the broker. */
 export function toPublic(request: AccessRequest): PublicRequest {
-  const { taskToken: _token, lastHash: _hash, ...rest } = request;
+  const { taskToken: _token, lastHash: _hash, sealedCredentials: _creds, ...rest } = request;
   return rest;
 }

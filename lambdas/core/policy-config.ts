@@ -2,6 +2,8 @@ import * as z from 'zod/mini';
 import { ConfigError, type FieldIssue } from './errors.ts';
 import { hasWildcard, overlaps } from './patterns.ts';
 import { parseWith } from './schema.ts';
+import { ROLE_CHAINING_MAX_SECONDS } from './sessions.ts';
+import { slackConfigIssues, slackConfigSchema } from './slack-config.ts';
 
 /** Actions no grant may ever hold, whatever the config says: the config can only add to these. */
 export const DEFAULT_DENIED_ACTIONS = ['*', 'iam:*', 'sts:*', 'organizations:*', 'account:*'] as const;
@@ -31,6 +33,8 @@ const ruleSchema = z.strictObject({
   resources: z.array(nonEmpty).check(z.minLength(1)),
   maxDurationSeconds: seconds,
   approval: approvalSchema,
+  /** `policy`: an inline policy on the target; `credentials`: STS credentials on the target role. */
+  kind: z._default(z.enum(['policy', 'credentials']), 'policy'),
 });
 
 const configSchema = z.strictObject({
@@ -41,6 +45,8 @@ const configSchema = z.strictObject({
   globalDenyActions: z._default(z.array(nonEmpty), []),
   protectedPrincipals: z._default(z.array(nonEmpty), []),
   rules: z.array(ruleSchema).check(z.minLength(1)),
+  /** Slack approvals (request cards, signed button callbacks); absent: API approvals only. */
+  slack: z.optional(slackConfigSchema),
 });
 
 /** The policy-as-code config as written by the operator. */
@@ -102,7 +108,16 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
         `must lie between ${c.minDurationSeconds} and ${c.maxDurationSeconds}`,
       );
     }
+    if (rule.kind === 'credentials' && rule.maxDurationSeconds > ROLE_CHAINING_MAX_SECONDS) {
+      push(
+        `${at}.maxDurationSeconds`,
+        `credentials rules are capped at ${ROLE_CHAINING_MAX_SECONDS} seconds (STS role chaining)`,
+      );
+    }
     rule.targets.forEach((t, i) => {
+      if (rule.kind === 'credentials' && !t.includes(':role/')) {
+        push(`${at}.targets[${i}]`, 'credentials rules target roles (the broker assumes them)');
+      }
       if (!PRINCIPAL_PATTERN_RE.test(t)) {
         push(
           `${at}.targets[${i}]`,
@@ -138,6 +153,7 @@ export function parsePolicyConfig(input: unknown): PolicyConfig {
   );
   const globalDenyActions = [...new Set([...DEFAULT_DENIED_ACTIONS, ...parsed.globalDenyActions])];
   const issues = semanticIssues(parsed, globalDenyActions);
+  if (parsed.slack) issues.push(...slackConfigIssues(parsed.slack, parsed.rules));
   if (issues.length > 0) throw new ConfigError(`invalid policy config: ${formatIssues(issues)}`, issues);
   return { ...parsed, globalDenyActions };
 }

@@ -37,6 +37,42 @@ export interface IamGrants {
   /** The stored document (decoded JSON text), or undefined when there is no such policy. */
   getPolicy(principal: PrincipalRef, policyName: string): Promise<string | undefined>;
   deletePolicy(principal: PrincipalRef, policyName: string): Promise<void>;
+  /** The role's unique id (`AROA…`), the first half of its sessions' `aws:userid`. */
+  getRoleId(roleName: string): Promise<string>;
+}
+
+/** What AssumeRole is asked for a credentials grant. */
+export interface AssumeRoleInput {
+  readonly roleArn: string;
+  readonly sessionName: string;
+  readonly sourceIdentity: string;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly durationSeconds: number;
+  /** The session policy (JSON text): the session can do at most what both it and the role allow. */
+  readonly policy: string;
+}
+
+/** Temporary credentials, in the shape `credential_process` / `aws configure export-credentials` use. */
+export interface SessionCredentials {
+  readonly AccessKeyId: string;
+  readonly SecretAccessKey: string;
+  readonly SessionToken: string;
+  /** ISO 8601. */
+  readonly Expiration: string;
+}
+
+/** STS: issues session credentials on a target role. */
+export interface Sts {
+  assumeRole(input: AssumeRoleInput): Promise<SessionCredentials>;
+}
+
+/**
+ * Seals credentials while they wait for collection (KMS in AWS). `requestId` binds the ciphertext to its
+ * request (encryption context), so a sealed blob copied onto another request does not open.
+ */
+export interface CredentialVault {
+  seal(requestId: string, plaintext: string): Promise<string>;
+  open(requestId: string, sealed: string): Promise<string>;
 }
 
 /** The Step Functions workflow. `start` is idempotent on the request id (the execution name). */
@@ -65,6 +101,8 @@ export interface Deps {
   readonly config: PolicyConfig;
   readonly store: AuditStore;
   readonly iam: IamGrants;
+  readonly sts: Sts;
+  readonly vault: CredentialVault;
   readonly workflow: Workflow;
   readonly approvals: Approvals;
   readonly clock: Clock;

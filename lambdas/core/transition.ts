@@ -42,18 +42,24 @@ export async function move(
     at,
     ...(patch ? { patch } : {}),
   });
-  const { taskToken: oldToken, ...rest } = request;
-  const token = patch?.taskToken === undefined ? oldToken : (patch.taskToken ?? undefined);
   return {
-    ...rest,
-    ...(patch?.approvals ? { approvals: patch.approvals } : {}),
-    ...(patch?.expiresAt ? { expiresAt: patch.expiresAt } : {}),
-    ...(token ? { taskToken: token } : {}),
+    ...applyPatch(request, patch),
     status: to,
     version: event.seq,
     lastHash: event.hash,
     updatedAt: at,
   };
+}
+
+/** The request with a patch applied: set fields replace, `null` removes (as the stores do). */
+export function applyPatch(request: AccessRequest, patch: RequestPatch | undefined): AccessRequest {
+  if (!patch) return request;
+  const next: Record<string, unknown> = { ...request };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete next[key];
+    else if (value !== undefined) next[key] = value;
+  }
+  return next as unknown as AccessRequest;
 }
 
 /**

@@ -5,6 +5,7 @@ import { covers, hasWildcard, matches } from './patterns.ts';
 import { buildGrantPolicy, INLINE_POLICY_LIMITS, isoSeconds, policySize } from './policy.ts';
 import { ACTION_RE, deniedBy, type PolicyConfig, type Rule } from './policy-config.ts';
 import { parseWith } from './schema.ts';
+import { ROLE_CHAINING_MAX_SECONDS, SESSION_POLICY_LIMIT } from './sessions.ts';
 
 const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
 
@@ -130,9 +131,28 @@ function ruleGaps(rule: Rule, permissions: readonly Permission[]): FieldIssue[] 
   return issues;
 }
 
-/** True when the principal ARN is one the broker must never touch. */
+/**
+ * The ARN of the principal the broker actually writes to. The IAM port addresses a role or user by name
+ * alone (IAM names are unique per account whatever the path), so a path in a request is unverified and
+ * must not decide which principal is touched: `role/app-x/Admin` is the role named `Admin`.
+ */
+function withoutPath(target: string): string {
+  return target.replace(/^(arn:[^:]+:iam::[^:]*:(?:role|user)\/).*\/(?=[^/]+$)/, '$1');
+}
+
+/**
+ * True when the principal ARN is one the broker must never touch: checked with and without the path, and
+ * ignoring case, because IAM does not distinguish names by case.
+ */
 export function isProtected(target: string, config: PolicyConfig): boolean {
-  return config.protectedPrincipals.some((p) => matches(p, target));
+  const forms = [target, withoutPath(target)];
+  return config.protectedPrincipals.some((p) => forms.some((t) => matches(p, t, { caseInsensitive: true })));
+}
+
+/** True when one of the rule's target patterns matches the target both as given and as IAM addresses it. */
+function targetsAllow(rule: Rule, target: string): boolean {
+  const addressed = withoutPath(target);
+  return rule.targets.some((p) => matches(p, target)) && rule.targets.some((p) => matches(p, addressed));
 }
 
 /**
@@ -145,8 +165,8 @@ export function isProtected(target: string, config: PolicyConfig): boolean {
  */
 export function validateRequest(body: unknown, caller: string, config: PolicyConfig): ValidatedRequest {
   const parsed = parseBody(body, config);
-  if (parsed.kind !== 'policy') {
-    throw invalid([{ field: 'kind', message: `"${parsed.kind}" grants are not enabled in this version` }]);
+  if (parsed.kind === 'credentials' && parsed.targetType !== 'role') {
+    throw invalid([{ field: 'target', message: 'credentials grants need a role to assume, not a user' }]);
   }
   if (isProtected(parsed.target, config)) {
     throw new NotEligibleError('target is a protected principal', [
@@ -154,11 +174,17 @@ export function validateRequest(body: unknown, caller: string, config: PolicyCon
     ]);
   }
   const candidates = config.rules.filter(
-    (r) => r.requesters.some((p) => matches(p, caller)) && r.targets.some((p) => matches(p, parsed.target)),
+    (r) =>
+      r.kind === parsed.kind &&
+      r.requesters.some((p) => matches(p, caller)) &&
+      targetsAllow(r, parsed.target),
   );
   if (candidates.length === 0) {
     throw new NotEligibleError('no rule lets this caller request access to this target', [
-      { field: 'target', message: `no rule lets ${caller} request access to this target` },
+      {
+        field: 'target',
+        message: `no ${parsed.kind} rule lets ${caller} request access to this target`,
+      },
     ]);
   }
   let firstGaps: FieldIssue[] = [];
@@ -180,15 +206,23 @@ export function validateRequest(body: unknown, caller: string, config: PolicyCon
       },
     ]);
   }
-  // Size with a worst-case timestamp: the real one is the same length.
-  const size = policySize(buildGrantPolicy(parsed.permissions, isoSeconds(new Date(0))));
-  const limit = INLINE_POLICY_LIMITS[parsed.targetType];
-  if (size > limit) {
+  if (parsed.kind === 'credentials' && durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
     throw invalid([
       {
-        field: 'permissions',
-        message: `the policy would be ${size} characters; IAM allows ${limit} for a ${parsed.targetType}'s inline policies`,
+        field: 'durationSeconds',
+        message: `credentials are issued by role chaining, which STS caps at ${ROLE_CHAINING_MAX_SECONDS} seconds`,
       },
+    ]);
+  }
+  // Size with a worst-case timestamp: the real one is the same length.
+  const size = policySize(buildGrantPolicy(parsed.permissions, isoSeconds(new Date(0))));
+  const [limit, what] =
+    parsed.kind === 'credentials'
+      ? [SESSION_POLICY_LIMIT, 'STS allows for a session policy']
+      : [INLINE_POLICY_LIMITS[parsed.targetType], `IAM allows for a ${parsed.targetType}'s inline policies`];
+  if (size > limit) {
+    throw invalid([
+      { field: 'permissions', message: `the policy would be ${size} characters; ${what} is ${limit}` },
     ]);
   }
   return {

@@ -1,9 +1,11 @@
+import { denySession, grantCredentials, type StoredSession } from './credentials.ts';
 import { BrokerError, ConflictError, ForbiddenError, NotEligibleError, VerificationError } from './errors.ts';
 import { HOLDS_GRANT, type Status } from './lifecycle.ts';
 import type { AccessRequest } from './model.ts';
 import { buildGrantPolicy, isoSeconds, policyName } from './policy.ts';
 import type { Deps, PrincipalRef } from './ports.ts';
 import { isApprover, ruleOf } from './requests.ts';
+import { sessionUserId } from './sessions.ts';
 import { load, move, withFreshRead } from './transition.ts';
 import { isProtected, validateRequest } from './validate-request.ts';
 
@@ -132,6 +134,7 @@ export async function grantStep(
   if (isProtected(request.target, deps.config)) {
     throw new NotEligibleError(`target ${request.target} is a protected principal`);
   }
+  if (request.kind === 'credentials') return { requestId, ...(await grantCredentials(deps, request)) };
   const expiresAt = isoSeconds(new Date(deps.clock.now().getTime() + request.durationSeconds * 1000));
   const name = policyName(requestId);
   const document = JSON.stringify(buildGrantPolicy(request.permissions, expiresAt));
@@ -168,6 +171,14 @@ export interface RevokeResult {
   readonly requestId: string;
   readonly status: Status;
   readonly alreadyRevoked: boolean;
+  readonly kind: AccessRequest['kind'];
+  /** Credentials grants: when the session deny may be removed (the workflow waits for it); else null. */
+  readonly cleanupAt: string | null;
+}
+
+function cleanupAt(request: AccessRequest): string | null {
+  const deny = (request.session as StoredSession | undefined)?.deny;
+  return deny && !deny.removedAt ? deny.removeAfter : null;
 }
 
 /**
@@ -181,13 +192,40 @@ export async function revokeGrant(
   reason: string,
 ): Promise<RevokeResult> {
   return withFreshRead(deps, requestId, async (request) => {
-    if (request.status === 'REVOKED') return { requestId, status: request.status, alreadyRevoked: true };
+    const base = { requestId, kind: request.kind };
+    if (request.status === 'REVOKED') {
+      return { ...base, status: request.status, alreadyRevoked: true, cleanupAt: cleanupAt(request) };
+    }
     if (!HOLDS_GRANT.includes(request.status)) {
       throw new ConflictError('NotGranted', `request is ${request.status}; nothing to revoke`);
     }
+    if (request.kind === 'credentials') {
+      const deny = await denySession(deps, request);
+      const session = { ...(request.session as StoredSession), deny };
+      const revoked = await move(
+        deps,
+        request,
+        'REVOKED',
+        actor,
+        {
+          reason,
+          sessionDenied: sessionUserId(session.roleId, session.sessionName),
+          policyName: deny.policyName,
+          method: deny.method,
+          ...(deny.method === 'older-sessions'
+            ? {
+                note: `role has no room for another inline policy: denied JIT sessions issued before ${deny.before}`,
+              }
+            : {}),
+          verified: true,
+        },
+        { session, sealedCredentials: null },
+      );
+      return { ...base, status: revoked.status, alreadyRevoked: false, cleanupAt: cleanupAt(revoked) };
+    }
     const name = await removeGrant(deps, request);
     const revoked = await move(deps, request, 'REVOKED', actor, { reason, policyName: name, verified: true });
-    return { requestId, status: revoked.status, alreadyRevoked: false };
+    return { ...base, status: revoked.status, alreadyRevoked: false, cleanupAt: null };
   });
 }
 
@@ -214,6 +252,19 @@ export async function compensateGrant(
         `request is ${request.status}; compensation applies to APPROVED only`,
       );
     }
+    if (request.kind === 'credentials') {
+      const failure = describeError(error);
+      // A refused AssumeRole issued nothing; any other failure may have left a live session: deny it.
+      const deny =
+        failure.error === 'TrustPolicyError' ? undefined : await denySessionIfRoleExists(deps, request);
+      const failed = await move(deps, request, 'GRANT_FAILED', SYSTEM.compensation, {
+        error: failure,
+        ...(deny
+          ? { sessionDenyPolicy: deny.policyName, sessionDenyMethod: deny.method }
+          : { sessionIssued: false }),
+      });
+      return { status: failed.status };
+    }
     const name = await removeGrant(deps, request);
     const failed = await move(deps, request, 'GRANT_FAILED', SYSTEM.compensation, {
       error: describeError(error),
@@ -222,6 +273,16 @@ export async function compensateGrant(
     });
     return { status: failed.status };
   });
+}
+
+/** Denies the session a failed credentials grant may have issued; nothing to do when the role is gone. */
+async function denySessionIfRoleExists(deps: Deps, request: AccessRequest) {
+  try {
+    return await denySession(deps, request);
+  } catch (error) {
+    if (/^NoSuchEntity/.test((error as { name?: string })?.name ?? '')) return undefined;
+    throw error;
+  }
 }
 
 /** Revoke retries exhausted: records REVOKE_FAILED (the sweeper finishes the job; IAM expiry still holds). */

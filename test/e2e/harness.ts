@@ -1,7 +1,7 @@
 import { inject } from 'vitest';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
 import { type PolicyConfigInput, parsePolicyConfig } from '#core/policy-config.ts';
-import { type LocalBroker, startLocalBroker } from '../../local/runtime.ts';
+import { type LocalBroker, type LocalBrokerOptions, startLocalBroker } from '../../local/runtime.ts';
 import { ACCOUNT, arn } from '../support/fakes.ts';
 
 export { ACCOUNT, arn };
@@ -41,8 +41,12 @@ export function e2eConfig(overrides: Partial<PolicyConfigInput> = {}): PolicyCon
 }
 
 /** Starts a local broker on the run's shared DynamoDB Local (own table), a free port, fast retries. */
-export function startBroker(config: PolicyConfigInput = e2eConfig()): Promise<LocalBroker> {
+export function startBroker(
+  config: PolicyConfigInput = e2eConfig(),
+  extra: Partial<LocalBrokerOptions> = {},
+): Promise<LocalBroker> {
   return startLocalBroker({
+    ...extra,
     config: parsePolicyConfig(config),
     port: 0,
     ddbEndpoint: inject('ddbEndpoint'),

@@ -3,7 +3,12 @@ import { isLegalTransition } from '#core/lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
 import { type PolicyConfig, type PolicyConfigInput, parsePolicyConfig } from '#core/policy-config.ts';
 import type { AuditStore, Deps, TransitionWrite, Workflow } from '#core/ports.ts';
+import { decide, submitRequest } from '#core/requests.ts';
+import { applyPatch } from '#core/transition.ts';
+import { awaitApprovalStep, grantStep, validateStep } from '#core/workflow-steps.ts';
+import { LocalVault } from '../../local/local-vault.ts';
 import { SimulatedIamAccount } from '../../local/simulated-iam.ts';
+import { SimulatedSts } from '../../local/simulated-sts.ts';
 
 export const ACCOUNT = '111122223333';
 export const arn = {
@@ -95,13 +100,8 @@ export class MemoryAuditStore implements AuditStore {
     }
     const events = this.eventLog.get(id) ?? [];
     if (events.some((e) => e.seq === w.event.seq)) throw new TransitionRefusedError('event exists');
-    const { taskToken, ...rest } = current;
-    const token = w.patch?.taskToken === undefined ? taskToken : (w.patch.taskToken ?? undefined);
     this.requests.set(id, {
-      ...rest,
-      ...(w.patch?.approvals ? { approvals: structuredClone(w.patch.approvals) } : {}),
-      ...(w.patch?.expiresAt ? { expiresAt: w.patch.expiresAt } : {}),
-      ...(token ? { taskToken: token } : {}),
+      ...applyPatch(current, w.patch ? structuredClone(w.patch) : undefined),
       status: w.to,
       version: w.event.seq,
       lastHash: w.event.hash,
@@ -148,18 +148,22 @@ export function fakeDeps(config: PolicyConfig = testConfig()) {
   const iam = new SimulatedIamAccount(config.rules.flatMap((r) => r.targets));
   const workflow = new RecordingWorkflow();
   const clock = new ManualClock();
+  const sts = new SimulatedSts(iam, () => clock.now());
+  const vault = new LocalVault();
   let n = 0;
   const pending: AccessRequest[] = [];
   const deps: Deps = {
     config,
     store,
     iam,
+    sts,
+    vault,
     workflow,
     approvals: { requestPending: async (r) => void pending.push(r) },
     clock,
     ids: { requestId: () => `req-${String(++n).padStart(4, '0')}` },
   };
-  return { deps, store, iam, workflow, clock, pending };
+  return { deps, store, iam, sts, vault, workflow, clock, pending };
 }
 
 /** A valid body for the `app-read` rule. */
@@ -173,4 +177,30 @@ export function validBody(overrides: Record<string, unknown> = {}) {
     ticket: 'INC-42',
     ...overrides,
   };
+}
+
+/** The workflow's view after Validate and AwaitApproval: a request waiting for votes, with its token. */
+export async function pendingRequest(
+  deps: Deps,
+  options: { caller?: string; body?: Record<string, unknown>; token?: string } = {},
+): Promise<string> {
+  const { requestId } = await submitRequest(deps, options.caller ?? ALICE, options.body ?? validBody());
+  const { outcome } = await validateStep(deps, requestId);
+  if (outcome !== 'APPROVAL_REQUIRED') throw new Error(`expected APPROVAL_REQUIRED, got ${outcome}`);
+  await awaitApprovalStep(deps, requestId, options.token ?? `token-${requestId}`);
+  return requestId;
+}
+
+/** A request approved by BOB (single-approver rule), not yet granted. */
+export async function approvedRequest(deps: Deps, body?: Record<string, unknown>): Promise<string> {
+  const id = await pendingRequest(deps, body ? { body } : {});
+  await decide(deps, BOB, id, 'approve');
+  return id;
+}
+
+/** A request whose policy is attached to the target. */
+export async function grantedRequest(deps: Deps, body?: Record<string, unknown>): Promise<string> {
+  const id = await approvedRequest(deps, body);
+  await grantStep(deps, id);
+  return id;
 }

@@ -1,0 +1,189 @@
+/**
+ * `npm run bench`: the figures the issues ask for, written to bench/results/latest.{json,md}.
+ * Timings on shared machines are noisy: each figure is a median over repeated runs, and the local
+ * lifecycle is reported against the grant window (its floor) and a DynamoDB Local round trip measured in
+ * the same run.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { parsePolicyConfig } from '#core/policy-config.ts';
+import { buildBrokerApp } from '../lib/app.ts';
+import { loadPolicyConfigFile } from '../lib/policy-file.ts';
+import { LOCAL_AWS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { startLocalBroker } from '../local/runtime.ts';
+
+const RESULTS = join(import.meta.dirname, 'results');
+
+function median(values: readonly number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+function dirSize(dir: string, match: (f: string) => boolean): number {
+  return readdirSync(dir)
+    .filter(match)
+    .reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+}
+
+/** Synthesizes the real app (esbuild bundling + cdk-nag) and reports synth time and bundle sizes. */
+async function synthFigures(runs: number) {
+  const policy = await loadPolicyConfigFile('jit.config.ts');
+  const times: number[] = [];
+  let bundles: Record<string, { codeBytes: number; sourceMapBytes: number }> = {};
+  for (let i = 0; i < runs; i++) {
+    const outdir = mkdtempSync(join(tmpdir(), 'jit-bench-synth-'));
+    const t0 = performance.now();
+    const { app, broker } = buildBrokerApp({ policy, appProps: { outdir } });
+    const assembly = app.synth();
+    times.push(performance.now() - t0);
+    bundles = {};
+    const template = assembly.getStackByName(broker.stackName).template as {
+      Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+    };
+    for (const [name, fn] of Object.entries(broker.functions)) {
+      const logicalId = broker.getLogicalId(fn.fn.node.defaultChild as never);
+      const assetPath = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
+      if (!assetPath) continue;
+      const dir = join(outdir, assetPath);
+      bundles[name] = {
+        codeBytes: dirSize(dir, (f) => f.endsWith('.mjs')),
+        sourceMapBytes: dirSize(dir, (f) => f.endsWith('.map')),
+      };
+    }
+    rmSync(outdir, { recursive: true, force: true });
+  }
+  return { synthMs: { median: Math.round(median(times)), runs: times.map(Math.round) }, bundles };
+}
+
+/** Full auto-approved lifecycles on the local runtime, and the revoke lag of a concurrent burst. */
+async function localFigures(lifecycles: number, burst: number) {
+  const ddb = await startDynamoDbLocal();
+  try {
+    const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: ddb.endpoint });
+    const broker = await startLocalBroker({
+      config: parsePolicyConfig({
+        approvalWindowSeconds: 60,
+        defaultDurationSeconds: 2,
+        minDurationSeconds: 1,
+        rules: [
+          {
+            id: 'bench',
+            requesters: ['arn:aws:sts::111122223333:assumed-role/Bench/*'],
+            targets: ['arn:aws:iam::111122223333:role/bench-*'],
+            actions: ['s3:GetObject'],
+            resources: ['arn:aws:s3:::bench/*'],
+            maxDurationSeconds: 60,
+            approval: 'auto',
+          },
+        ],
+      }),
+      port: 0,
+      ddbEndpoint: ddb.endpoint,
+      log: () => {},
+    });
+    const roundTrips: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.now();
+      await client.send(new DescribeTableCommand({ TableName: broker.tableName }));
+      roundTrips.push(performance.now() - t0);
+    }
+    const submit = async (i: number, durationSeconds: number) => {
+      const res = await fetch(`${broker.url}/requests`, {
+        method: 'POST',
+        headers: { 'x-jit-principal': `arn:aws:sts::111122223333:assumed-role/Bench/u${i}` },
+        body: JSON.stringify({
+          target: `arn:aws:iam::111122223333:role/bench-${i}`,
+          permissions: [{ actions: ['s3:GetObject'], resources: ['arn:aws:s3:::bench/x'] }],
+          durationSeconds,
+          reason: 'benchmark run',
+        }),
+      });
+      return ((await res.json()) as { requestId: string }).requestId;
+    };
+    const finish = async (id: string) => {
+      await broker.workflow.executions.get(id)?.done;
+      const events = await broker.deps.store.events(id);
+      const granted = events.find((e) => e.to === 'GRANTED');
+      const revoked = events.find((e) => e.to === 'REVOKED');
+      return {
+        requestedAt: Date.parse(events[0]?.at ?? ''),
+        grantedAt: Date.parse(granted?.at ?? ''),
+        expiresAt: Date.parse(String(granted?.details?.expiresAt ?? '')),
+        revokedAt: Date.parse(revoked?.at ?? ''),
+      };
+    };
+    const total: number[] = [];
+    const toGrant: number[] = [];
+    for (let i = 0; i < lifecycles; i++) {
+      const t = await finish(await submit(i, 1));
+      total.push(t.revokedAt - t.requestedAt);
+      toGrant.push(t.grantedAt - t.requestedAt);
+    }
+    const ids = await Promise.all(Array.from({ length: burst }, (_, i) => submit(1000 + i, 2)));
+    const lags = (await Promise.all(ids.map(finish))).map((t) => t.revokedAt - t.expiresAt);
+    await broker.stop();
+    client.destroy();
+    const rt = median(roundTrips);
+    return {
+      dynamoRoundTripMs: { median: Number(rt.toFixed(2)) },
+      lifecycle1sGrantMs: { median: median(total), max: Math.max(...total), runs: lifecycles },
+      requestToGrantedMs: {
+        median: median(toGrant),
+        ratioToDynamoRoundTrip: Number((median(toGrant) / rt).toFixed(1)),
+      },
+      revokeLagAfterExpiryMs: { concurrent: burst, median: median(lags), max: Math.max(...lags) },
+    };
+  } finally {
+    await ddb.stop();
+  }
+}
+
+async function main() {
+  const started = new Date().toISOString();
+  const synth = await synthFigures(3);
+  const local = await localFigures(5, 50);
+  let slack: Record<string, unknown> | undefined;
+  try {
+    const mod = (await import('./slack.ts' as string)) as {
+      benchSlack?: () => Promise<Record<string, unknown>>;
+    };
+    slack = await mod.benchSlack?.();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  }
+  const results = {
+    started,
+    node: process.version,
+    cpus: (await import('node:os')).cpus().length,
+    synth,
+    local,
+    slack,
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
+  const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
+  const md = [
+    `# Benchmark (${started}, Node ${process.version}, ${results.cpus} CPUs)`,
+    '',
+    `- synth with bundling + cdk-nag: median ${synth.synthMs.median} ms (runs ${synth.synthMs.runs.join(', ')})`,
+    ...Object.entries(synth.bundles).map(
+      ([n, b]) => `- bundle \`${n}\`: ${kb(b.codeBytes)} code, ${kb(b.sourceMapBytes)} source map`,
+    ),
+    `- DynamoDB Local round trip (baseline): median ${local.dynamoRoundTripMs.median} ms`,
+    `- local lifecycle, 1 s auto-approved grant, request → REVOKED: median ${local.lifecycle1sGrantMs.median} ms, max ${local.lifecycle1sGrantMs.max} ms`,
+    `- request → GRANTED: median ${local.requestToGrantedMs.median} ms (${local.requestToGrantedMs.ratioToDynamoRoundTrip}× a DynamoDB round trip)`,
+    `- revoke lag after expiresAt, ${local.revokeLagAfterExpiryMs.concurrent} concurrent: median ${local.revokeLagAfterExpiryMs.median} ms, max ${local.revokeLagAfterExpiryMs.max} ms`,
+    ...(slack ? ['', '## Slack callback', '', '```json', JSON.stringify(slack, null, 2), '```'] : []),
+    '',
+  ].join('\n');
+  writeFileSync(join(RESULTS, 'latest.md'), md);
+  console.log(md);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
