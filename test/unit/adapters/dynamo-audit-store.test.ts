@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import { DeleteTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  QueryCommand,
+  ScanCommand,
+  type ScanCommandOutput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
+import { ACTIVE_GRANT, keys, TABLE_SCHEMA } from '#adapters/table-schema.ts';
+import { chainEvent, verifyChain } from '#core/audit-chain.ts';
+import { TransitionRefusedError } from '#core/errors.ts';
+import type { Status } from '#core/lifecycle.ts';
+import type { AccessRequest } from '#core/model.ts';
+import type { Deps } from '#core/ports.ts';
+import { submitRequest } from '#core/requests.ts';
+import { move } from '#core/transition.ts';
+import { createAuditTable } from '../../../local/create-table.ts';
+import { LOCAL_AWS } from '../../../local/dynamodb-local.ts';
+import { arn, fakeDeps, type ManualClock, validBody } from '../../support/fakes.ts';
+
+type Item = Record<string, unknown>;
+
+const TABLE = `jit-audit-store-${randomUUID()}`;
+const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: inject('ddbEndpoint') });
+const db = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+const store = new DynamoAuditStore(db, TABLE);
+
+/** Core deps around the DynamoDB store, with unique ids so tests share the table without colliding. */
+function storeDeps(): { deps: Deps; clock: ManualClock } {
+  const fake = fakeDeps();
+  const deps: Deps = { ...fake.deps, store, ids: { requestId: () => `req-${randomUUID()}` } };
+  return { deps, clock: fake.clock };
+}
+
+/** A stored REQUESTED request, created the way the API creates it. */
+async function submitted(deps: Deps, requester = arn.assumed('Developer', 'alice')): Promise<AccessRequest> {
+  const { requestId } = await submitRequest(deps, requester, validBody());
+  const request = await store.get(requestId);
+  if (!request) throw new Error(`request ${requestId} was not stored`);
+  return request;
+}
+
+/** Every item of the table, in key order, so two snapshots compare exactly. */
+async function scanAll(): Promise<Item[]> {
+  const items: Item[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const out: ScanCommandOutput = await db.send(
+      new ScanCommand({ TableName: TABLE, ConsistentRead: true, ExclusiveStartKey: start }),
+    );
+    items.push(...(out.Items ?? []));
+    start = out.LastEvaluatedKey;
+  } while (start);
+  const key = (i: Item) => `${String(i.pk)}|${String(i.sk)}`;
+  return items.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** Ids of the requests the sparse activeGrants index holds. */
+async function activeGrantIds(): Promise<string[]> {
+  const index = TABLE_SCHEMA.indexes.activeGrants;
+  const out = await db.send(
+    new QueryCommand({
+      TableName: TABLE,
+      IndexName: index.name,
+      KeyConditionExpression: '#g = :g',
+      ExpressionAttributeNames: { '#g': index.partitionKey },
+      ExpressionAttributeValues: { ':g': ACTIVE_GRANT },
+    }),
+  );
+  return (out.Items ?? []).map((i) => String(i.id));
+}
+
+/** Moves through `path` one status at a time, patching what each status needs. */
+async function walk(deps: Deps, request: AccessRequest, path: readonly Status[]): Promise<AccessRequest> {
+  let current = request;
+  for (const to of path) {
+    const patch =
+      to === 'PENDING_APPROVAL'
+        ? { taskToken: 'token-1' }
+        : to === 'APPROVED'
+          ? { taskToken: null }
+          : to === 'GRANTED'
+            ? { expiresAt: '2026-11-22T10:15:00Z' }
+            : undefined;
+    current = await move(deps, current, to, 'test:actor', { step: to }, patch);
+  }
+  return current;
+}
+
+beforeAll(async () => {
+  await createAuditTable(client, TABLE);
+});
+
+afterAll(async () => {
+  await client.send(new DeleteTableCommand({ TableName: TABLE }));
+  client.destroy();
+});
+
+describe('DynamoAuditStore on DynamoDB Local', () => {
+  it('stores a legal lifecycle with one chained event per transition, in order', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    // Act
+    const last = await walk(deps, request, ['PENDING_APPROVAL', 'APPROVED', 'GRANTED', 'REVOKED']);
+    // Assess
+    const raw = await db.send(
+      new QueryCommand({
+        TableName: TABLE,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': keys.requestPk(request.id) },
+        ConsistentRead: true,
+      }),
+    );
+    expect((raw.Items ?? []).map((i) => i.sk)).toEqual([
+      'EVT#000001',
+      'EVT#000002',
+      'EVT#000003',
+      'EVT#000004',
+      'EVT#000005',
+      'META',
+    ]);
+    const events = await store.events(request.id);
+    expect(events.map((e) => [e.seq, e.from, e.to])).toEqual([
+      [1, null, 'REQUESTED'],
+      [2, 'REQUESTED', 'PENDING_APPROVAL'],
+      [3, 'PENDING_APPROVAL', 'APPROVED'],
+      [4, 'APPROVED', 'GRANTED'],
+      [5, 'GRANTED', 'REVOKED'],
+    ]);
+    expect(verifyChain(events)).toEqual({ ok: true });
+    const stored = await store.get(request.id);
+    expect(stored).toEqual(last);
+    expect(stored).toMatchObject({ status: 'REVOKED', version: 5, lastHash: events[4]?.hash });
+    expect(stored?.taskToken).toBeUndefined();
+    expect(stored).not.toHaveProperty('pk');
+    expect(stored).not.toHaveProperty('grantState');
+  });
+
+  it('keeps the task token between PENDING_APPROVAL and the decision', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    // Act
+    const pending = await walk(deps, request, ['PENDING_APPROVAL']);
+    const afterPending = await store.get(request.id);
+    await walk(deps, pending, ['APPROVED']);
+    const afterDecision = await store.get(request.id);
+    // Assess
+    expect(afterPending?.taskToken).toBe('token-1');
+    expect(afterDecision?.taskToken).toBeUndefined();
+  });
+
+  it('refuses an illegal transition and writes nothing', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    const before = await scanAll();
+    // Act
+    const result = move(deps, request, 'GRANTED', 'test:actor');
+    // Assess
+    await expect(result).rejects.toBeInstanceOf(TransitionRefusedError);
+    expect(await scanAll()).toEqual(before);
+  });
+
+  it('refuses a legal move from a status the request is not in and writes nothing', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    const claimedApproved: AccessRequest = { ...request, status: 'APPROVED' };
+    const before = await scanAll();
+    // Act
+    const result = move(deps, claimedApproved, 'GRANTED', 'test:actor');
+    // Assess
+    await expect(result).rejects.toBeInstanceOf(TransitionRefusedError);
+    expect(await scanAll()).toEqual(before);
+    expect((await store.get(request.id))?.status).toBe('REQUESTED');
+  });
+
+  it('refuses the same transition write twice and leaves the table as the first write left it', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    const at = deps.clock.now().toISOString();
+    const event = chainEvent({
+      requestId: request.id,
+      seq: 2,
+      from: 'REQUESTED',
+      to: 'PENDING_APPROVAL',
+      at,
+      actor: 'system:approval-window',
+      prevHash: request.lastHash,
+    });
+    const write = { from: 'REQUESTED', to: 'PENDING_APPROVAL', expectVersion: 1, event, at } as const;
+    await store.transition(request.id, write);
+    const before = await scanAll();
+    // Act
+    const again = store.transition(request.id, write);
+    // Assess
+    await expect(again).rejects.toBeInstanceOf(TransitionRefusedError);
+    expect(await scanAll()).toEqual(before);
+    expect((await store.events(request.id)).map((e) => e.seq)).toEqual([1, 2]);
+  });
+
+  it('refuses a move from a stale version and writes nothing', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    const pending = await walk(deps, request, ['PENDING_APPROVAL']);
+    await move(deps, pending, 'PENDING_APPROVAL', 'approver:bob', { vote: 1 });
+    const before = await scanAll();
+    // Act
+    const stale = move(deps, pending, 'PENDING_APPROVAL', 'approver:carol', { vote: 1 });
+    // Assess
+    await expect(stale).rejects.toBeInstanceOf(TransitionRefusedError);
+    expect(await scanAll()).toEqual(before);
+    expect((await store.get(request.id))?.version).toBe(3);
+  });
+
+  it('lets verifyChain name the event that was edited in the table', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    await walk(deps, request, ['PENDING_APPROVAL', 'APPROVED', 'GRANTED']);
+    expect(verifyChain(await store.events(request.id))).toEqual({ ok: true });
+    // Act
+    await db.send(
+      new UpdateCommand({
+        TableName: TABLE,
+        Key: keys.event(request.id, 3),
+        UpdateExpression: 'SET actor = :a',
+        ExpressionAttributeValues: { ':a': 'approver:mallory' },
+      }),
+    );
+    // Assess
+    const check = verifyChain(await store.events(request.id));
+    expect(check).toEqual({ ok: false, seq: 3, reason: 'hash does not match content' });
+  });
+
+  it('holds a request in the activeGrants index only while GRANTED or REVOKE_FAILED', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    const seen: Record<string, boolean> = {};
+    const inIndex = async (label: string) => {
+      seen[label] = (await activeGrantIds()).includes(request.id);
+    };
+    // Act
+    await inIndex('REQUESTED');
+    let current = await walk(deps, request, ['APPROVED']);
+    await inIndex('APPROVED');
+    current = await walk(deps, current, ['GRANTED']);
+    await inIndex('GRANTED');
+    current = await walk(deps, current, ['REVOKE_FAILED']);
+    await inIndex('REVOKE_FAILED');
+    await walk(deps, current, ['REVOKED']);
+    await inIndex('REVOKED');
+    // Assess
+    expect(seen).toEqual({
+      REQUESTED: false,
+      APPROVED: false,
+      GRANTED: true,
+      REVOKE_FAILED: true,
+      REVOKED: false,
+    });
+  });
+
+  it('lists the requests of one requester, newest first, up to the limit', async () => {
+    // Prepare
+    const { deps, clock } = storeDeps();
+    const requester = arn.assumed('Developer', `dev-${randomUUID().slice(0, 8)}`);
+    const other = arn.assumed('Developer', `other-${randomUUID().slice(0, 8)}`);
+    const mine: AccessRequest[] = [];
+    for (let i = 0; i < 3; i++) {
+      mine.push(await submitted(deps, requester));
+      clock.advance(60);
+    }
+    await submitted(deps, other);
+    const pending = await walk(deps, mine[0] as AccessRequest, ['PENDING_APPROVAL']);
+    // Act
+    const all = await store.listByRequester(requester, 10);
+    const two = await store.listByRequester(requester, 2);
+    // Assess
+    expect(all.map((r) => r.id)).toEqual([mine[2]?.id, mine[1]?.id, mine[0]?.id]);
+    expect(two.map((r) => r.id)).toEqual([mine[2]?.id, mine[1]?.id]);
+    expect(all[2]).toEqual(pending);
+    expect(all.every((r) => r.requester === requester)).toBe(true);
+  });
+
+  it('refuses to create the same request twice and writes nothing', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    const [first] = await store.events(request.id);
+    if (!first) throw new Error('no first event');
+    const before = await scanAll();
+    // Act
+    const again = store.create({ ...request, reason: 'overwrite attempt' }, first);
+    // Assess
+    await expect(again).rejects.toBeInstanceOf(TransitionRefusedError);
+    expect(await scanAll()).toEqual(before);
+    expect((await store.get(request.id))?.reason).toBe(request.reason);
+  });
+
+  it('lets exactly one of ten concurrent transitions from the same version win', async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const request = await submitted(deps);
+    const pending = await walk(deps, request, ['PENDING_APPROVAL']);
+    // Act
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        move(deps, pending, i % 2 === 0 ? 'APPROVED' : 'DENIED', `approver:${i}`, { racer: i }),
+      ),
+    );
+    // Assess
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(9);
+    for (const loser of lost)
+      expect((loser as PromiseRejectedResult).reason).toBeInstanceOf(TransitionRefusedError);
+    const winner = (won[0] as PromiseFulfilledResult<AccessRequest>).value;
+    const events = await store.events(request.id);
+    expect(events).toHaveLength(3);
+    expect(events[2]?.hash).toBe(winner.lastHash);
+    expect(verifyChain(events)).toEqual({ ok: true });
+    expect(await store.get(request.id)).toMatchObject({ status: winner.status, version: 3 });
+  });
+});
