@@ -1,0 +1,108 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBrokerApp } from '../../lib/app.ts';
+import { STATE } from '../../lib/workflow.ts';
+import { arn, testConfig, testConfigInput } from '../support/fakes.ts';
+
+type Json = Record<string, any>; // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
+
+const CRED_ROLES = arn.role('jit-release-*');
+
+/** The inline policy statements attached to the role of the function with the given handler name. */
+function statementsOfHandler(t: Template, handler: string): Json[] {
+  const fn = Object.values<Json>(
+    t.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { JIT_HANDLER: handler } } },
+    }),
+  )[0];
+  const roleId = fn?.Properties.Role['Fn::GetAtt'][0];
+  return Object.values<Json>(t.findResources('AWS::IAM::Policy'))
+    .filter((p) => p.Properties.Roles.some((r: Json) => r.Ref === roleId))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+describe('broker app with a credentials rule', () => {
+  let outdir: string;
+  let broker: Template;
+
+  beforeAll(() => {
+    outdir = mkdtempSync(join(tmpdir(), 'jit-infra-cred-'));
+    const base = testConfigInput();
+    const policy = testConfig({
+      rules: [
+        ...base.rules,
+        {
+          id: 'release',
+          kind: 'credentials',
+          requesters: [arn.assumed('Developer', '*')],
+          targets: [CRED_ROLES],
+          actions: ['s3:PutObject'],
+          resources: ['arn:aws:s3:::release/*'],
+          maxDurationSeconds: 3600,
+          approval: 'auto',
+        },
+      ],
+    });
+    const built = buildBrokerApp({ policy, nag: true, appProps: { outdir } });
+    built.app.synth(); // throws on an unacknowledged cdk-nag finding
+    broker = Template.fromStack(built.broker);
+  }, 180_000);
+
+  afterAll(() => {
+    if (outdir) rmSync(outdir, { recursive: true, force: true });
+  });
+
+  it('lets only the grant function assume the credential roles, with tags and source identity', () => {
+    // Act
+    const grant = statementsOfHandler(broker, 'grant').filter((s) =>
+      [s.Action].flat().includes('sts:AssumeRole'),
+    );
+    const others = ['api', 'revoke', 'validate', 'await-approval'].flatMap((h) =>
+      statementsOfHandler(broker, h).filter((s) => JSON.stringify(s.Action).includes('sts:')),
+    );
+    // Assess
+    expect(grant).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Action: ['sts:AssumeRole', 'sts:SetSourceIdentity', 'sts:TagSession'],
+        Resource: CRED_ROLES,
+      }),
+    ]);
+    expect(others).toEqual([]);
+  });
+
+  it('seals credentials with a rotating key: grant may only encrypt, the API may only decrypt', () => {
+    // Act
+    const kms = (h: string) =>
+      statementsOfHandler(broker, h).filter((s) => JSON.stringify(s.Action).includes('kms:'));
+    // Assess
+    broker.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+    expect(kms('grant').map((s) => s.Action)).toEqual(['kms:Encrypt']);
+    expect(kms('api').map((s) => s.Action)).toEqual(['kms:Decrypt']);
+    expect(kms('revoke')).toEqual([]);
+  });
+
+  it('waits for the credentials to expire before removing the session deny', () => {
+    // Prepare
+    const def = broker.findResources('AWS::StepFunctions::StateMachine');
+    const parts = Object.values<Json>(def)[0]?.Properties.DefinitionString['Fn::Join'][1] as unknown[];
+    const asl = JSON.parse(parts.map((p) => (typeof p === 'string' ? p : '#{token}')).join(''));
+    // Act
+    const choice = asl.States[STATE.sessionCleanup];
+    const wait = asl.States[STATE.waitForCredentialsExpiry];
+    // Assess
+    expect(asl.States[STATE.revoke].Next).toBe(STATE.sessionCleanup);
+    expect(JSON.stringify(choice.Choices)).toContain('credentials');
+    expect(wait).toMatchObject({
+      Type: 'Wait',
+      TimestampPath: '$.revoke.cleanupAt',
+      Next: STATE.removeSessionDeny,
+    });
+    expect(asl.States[STATE.removeSessionDeny].Retry).toContainEqual(
+      expect.objectContaining({ ErrorEquals: expect.arrayContaining(['RetryableAwsError']) }),
+    );
+  });
+});
