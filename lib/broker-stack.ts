@@ -138,6 +138,11 @@ export class BrokerStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn });
+    new CfnOutput(this, 'GrantRoleArn', {
+      description:
+        'Trust this role (sts:AssumeRole, sts:SetSourceIdentity, sts:TagSession) on credential roles',
+      value: grant.fn.role?.roleArn ?? '',
+    });
   }
 
   /**
