@@ -45,8 +45,14 @@ export type ChainCheck =
   | { readonly ok: true }
   | { readonly ok: false; readonly seq: number; readonly reason: string };
 
-/** Verifies sequence numbers, links and hashes of a request's events, in order. */
-export function verifyChain(events: readonly AuditEvent[]): ChainCheck {
+/**
+ * Verifies sequence numbers, links and hashes of a request's events, in order. With `anchor` (the request
+ * item's `version` and `lastHash`) it also detects events removed from the end of the log.
+ */
+export function verifyChain(
+  events: readonly AuditEvent[],
+  anchor?: { readonly version: number; readonly lastHash: string },
+): ChainCheck {
   let prev = GENESIS_HASH;
   let previousTo: Status | null = null;
   for (const [i, event] of events.entries()) {
@@ -59,6 +65,13 @@ export function verifyChain(events: readonly AuditEvent[]): ChainCheck {
       return { ok: false, seq: event.seq, reason: 'hash does not match content' };
     prev = hash;
     previousTo = event.to;
+  }
+  if (anchor && (anchor.version !== events.length || anchor.lastHash !== prev)) {
+    return {
+      ok: false,
+      seq: events.length,
+      reason: `the request item expects ${anchor.version} events ending in its lastHash`,
+    };
   }
   return { ok: true };
 }

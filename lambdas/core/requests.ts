@@ -1,4 +1,4 @@
-import { chainEvent, GENESIS_HASH } from './audit-chain.ts';
+import { type ChainCheck, chainEvent, GENESIS_HASH, verifyChain } from './audit-chain.ts';
 import { ConflictError, ForbiddenError, NotApproverError, SelfApprovalError } from './errors.ts';
 import type { Status } from './lifecycle.ts';
 import { type AccessRequest, type AuditEvent, type PublicRequest, toPublic } from './model.ts';
@@ -23,6 +23,22 @@ export function isApprover(rule: Rule | undefined, caller: string): boolean {
 export function requiredApprovals(rule: Rule | undefined): number {
   if (!rule) return Number.POSITIVE_INFINITY;
   return rule.approval === 'auto' ? 0 : rule.approval.minApprovals;
+}
+
+/**
+ * The person behind a principal ARN: the session name of an assumed-role session (with IAM Identity
+ * Center, the user name, identical across permission sets) or the IAM user name, case-insensitively. Two
+ * ARNs of the same person — the requester in another role, an approver in two roles — are one person for
+ * self-approval and quorum. (With plain AssumeRole the caller picks the session name: approver patterns
+ * should name roles whose session names the identity provider sets.)
+ */
+export function personOf(principalArn: string): string {
+  return principalArn.slice(principalArn.lastIndexOf('/') + 1).toLowerCase();
+}
+
+/** True when both ARNs are the same principal or the same person (see {@link personOf}). */
+export function samePerson(a: string, b: string): boolean {
+  return a === b || personOf(a) === personOf(b);
 }
 
 /** `POST /requests`: validates, records REQUESTED and starts the workflow named after the request id. */
@@ -78,12 +94,13 @@ export async function getRequest(
   deps: Pick<Deps, 'store' | 'config'>,
   caller: string,
   id: string,
-): Promise<PublicRequest & { events: AuditEvent[] }> {
+): Promise<PublicRequest & { events: AuditEvent[]; integrity: ChainCheck }> {
   const request = await load(deps, id);
   if (request.requester !== caller && !isApprover(ruleOf(deps.config, request), caller)) {
     throw new ForbiddenError('only the requester and the approvers of its rule may read this request');
   }
-  return { ...toPublic(request), events: await deps.store.events(id) };
+  const events = await deps.store.events(id);
+  return { ...toPublic(request), events, integrity: verifyChain(events, request) };
 }
 
 /** Result of an approval decision. */
@@ -108,7 +125,7 @@ export async function decide(
 ): Promise<DecisionResult> {
   return withFreshRead(deps, id, async (request) => {
     const rule = ruleOf(deps.config, request);
-    if (request.requester === caller) {
+    if (samePerson(request.requester, caller)) {
       throw new SelfApprovalError('the requester cannot decide on their own request');
     }
     if (!isApprover(rule, caller))
@@ -124,14 +141,14 @@ export async function decide(
       await deps.workflow.sendSuccess(token, { decision: 'DENIED' });
       return { requestId: id, status: denied.status, approvals: request.approvals.length, required };
     }
-    if (request.approvals.some((a) => a.approver === caller)) {
+    if (request.approvals.some((a) => samePerson(a.approver, caller))) {
       throw new ConflictError(
         'AlreadyVoted',
         'this approver has already approved; another approver is needed',
       );
     }
     const approvals = [...request.approvals, { approver: caller, at, ...(note ? { comment: note } : {}) }];
-    const reached = new Set(approvals.map((a) => a.approver)).size >= required;
+    const reached = new Set(approvals.map((a) => personOf(a.approver))).size >= required;
     const updated = await move(
       deps,
       request,
