@@ -71,8 +71,15 @@ async function main(): Promise<void> {
     ...(args.values['data-dir'] ? { dataDir: args.values['data-dir'] } : {}),
     ...(retryIntervalMs === undefined ? {} : { retryIntervalMs }),
     ...(sessionLifetimeScale === undefined ? {} : { sessionLifetimeScale }),
+    // The third layer, as in AWS (there every 5 minutes): grants still held after expiry are revoked.
+    sweepIntervalMs: 5000,
   });
   console.log(`listening on ${broker.url}`);
+  if (broker.slack) {
+    console.log(
+      `fake Slack on ${broker.slack.fake.url} (cards: GET ${broker.url}/_local/slack); click like Slack: npm run slack:click -- --request <id> --user <slack user id>`,
+    );
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

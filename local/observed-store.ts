@@ -32,6 +32,10 @@ export class ObservedAuditStore implements AuditStore {
     this.#onEvent(write.event);
   }
 
+  findExpiredGrants(before: string, limit: number): Promise<AccessRequest[]> {
+    return this.#inner.findExpiredGrants(before, limit);
+  }
+
   listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
     return this.#inner.listByRequester(requester, limit);
   }

@@ -6,6 +6,7 @@ import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import type { AuditEvent } from '#core/model.ts';
 import type { PolicyConfig } from '#core/policy-config.ts';
 import type { Deps } from '#core/ports.ts';
+import { type SweepReport, sweepExpiredGrants } from '#core/sweeper.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
 import { createStepHandlers } from '#lambdas/steps.ts';
 import type { HandlerName } from '../lib/broker-function.ts';
@@ -45,6 +46,10 @@ export interface LocalBrokerOptions {
    * (STS never issues less than 900 s). @default 1
    */
   readonly sessionLifetimeScale?: number;
+  /** Run the sweeper this often (ms); 0 = never (call `sweep()` by hand). @default 0 */
+  readonly sweepIntervalMs?: number;
+  /** How long after expiresAt the sweeper takes over. @default 10 (900 in AWS) */
+  readonly sweepGraceSeconds?: number;
   /** Where the one-line-per-transition log goes. @default console.log */
   readonly log?: (line: string) => void;
   /** The fake Slack starts when the config has a `slack` section; these tune it. */
@@ -63,6 +68,8 @@ export interface LocalBroker {
   /** The fake Slack and the Slack wiring, when the config has a `slack` section. */
   readonly slack?: LocalSlack;
   readonly ddbPid: number | undefined;
+  /** Runs the sweeper once now. */
+  sweep(): Promise<SweepReport>;
   /** Every event in the order the store accepted it. */
   readonly events: readonly AuditEvent[];
   stop(): Promise<void>;
@@ -176,6 +183,15 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     );
     const port = await listen(server, opts.port ?? 8787);
     const running = server;
+    const sweep = () => sweepExpiredGrants(deps, { graceSeconds: opts.sweepGraceSeconds ?? 10 });
+    const sweeper = opts.sweepIntervalMs
+      ? setInterval(() => {
+          sweep().then(
+            (r) => r.failed.forEach((f) => log(`${f.requestId}  sweeper could not revoke: ${f.error}`)),
+            (error: unknown) => log(`sweeper failed: ${(error as Error).message}`),
+          );
+        }, opts.sweepIntervalMs)
+      : undefined;
     return {
       url: `http://127.0.0.1:${port}`,
       port,
@@ -187,7 +203,9 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       ...(slack ? { slack } : {}),
       ddbPid: ddb?.pid,
       events,
+      sweep,
       async stop() {
+        if (sweeper) clearInterval(sweeper);
         await new Promise<void>((resolve) => running.close(() => resolve()));
         running.closeAllConnections();
         client.destroy();

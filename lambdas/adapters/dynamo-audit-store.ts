@@ -170,6 +170,21 @@ export class DynamoAuditStore implements AuditStore {
     }
   }
 
+  async findExpiredGrants(before: string, limit: number): Promise<AccessRequest[]> {
+    const index = TABLE_SCHEMA.indexes.activeGrants;
+    const out = await this.#db.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: index.name,
+        KeyConditionExpression: '#g = :active AND #e < :before',
+        ExpressionAttributeNames: { '#g': index.partitionKey, '#e': index.sortKey },
+        ExpressionAttributeValues: { ':active': ACTIVE_GRANT, ':before': before },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toRequest);
+  }
+
   async listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
     const index = TABLE_SCHEMA.indexes.byRequester;
     const out = await this.#db.send(

@@ -22,6 +22,11 @@ export interface AuditStore {
   events(id: string): Promise<AuditEvent[]>;
   transition(id: string, write: TransitionWrite): Promise<void>;
   listByRequester(requester: string, limit: number): Promise<AccessRequest[]>;
+  /**
+   * Requests that may still hold a grant (GRANTED, REVOKE_FAILED) whose expiresAt is before `before`
+   * (ISO 8601 to the second, the format of expiresAt: the index compares strings).
+   */
+  findExpiredGrants(before: string, limit: number): Promise<AccessRequest[]>;
 }
 
 /** Which principal an inline policy lives on. */

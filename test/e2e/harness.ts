@@ -51,6 +51,8 @@ export function startBroker(
     port: 0,
     ddbEndpoint: inject('ddbEndpoint'),
     retryIntervalMs: 20,
+    // The sweeper only runs when a test calls broker.sweep(); then it takes any grant past expiry.
+    sweepGraceSeconds: 0,
     log: () => {},
   });
 }

@@ -92,7 +92,7 @@ describe('local runtime: request lifecycle on the synthesized state machine', ()
     expect(otherResource).toBe('ImplicitlyDenied');
     expect(otherBucket).toBe('ImplicitlyDenied');
     expect(after).toBe('ImplicitlyDenied');
-    expect(iamAfter.body).toEqual({ principals: [] });
+    expect(iamAfter.body).toEqual({ principals: [], sessions: [] });
     expect(execution.status).toBe('SUCCEEDED');
     expect(events.map((e) => e.to)).toEqual([
       'REQUESTED',
@@ -138,7 +138,16 @@ describe('local runtime: request lifecycle on the synthesized state machine', ()
       'GRANTED',
       'REVOKE_FAILED',
     ]);
-    // Clean up for the other tests: a later revoke finishes the job (the sweeper's path).
-    await broker.deps.iam.deletePolicy({ type: 'role', name: 'app-reader' }, `jit-${id}`);
+    // The sweeper (third layer) finishes the job once IAM answers again.
+    // One second later, so expiresAt (to the second) is strictly before the sweeper's bound.
+    await new Promise((r) => setTimeout(r, 1000));
+    const swept = await broker.sweep();
+    expect(swept).toMatchObject({ revoked: [id], failed: [] });
+    expect(Object.keys(policiesOn(broker, 'app-reader'))).not.toContain(`jit-${id}`);
+    expect((await broker.deps.store.events(id)).at(-1)).toMatchObject({
+      from: 'REVOKE_FAILED',
+      to: 'REVOKED',
+      actor: 'system:sweeper',
+    });
   });
 });

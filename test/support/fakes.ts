@@ -1,5 +1,5 @@
 import { TransitionRefusedError } from '#core/errors.ts';
-import { isLegalTransition } from '#core/lifecycle.ts';
+import { HOLDS_GRANT, isLegalTransition } from '#core/lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
 import { type PolicyConfig, type PolicyConfigInput, parsePolicyConfig } from '#core/policy-config.ts';
 import type { AuditStore, Deps, TransitionWrite, Workflow } from '#core/ports.ts';
@@ -109,6 +109,14 @@ export class MemoryAuditStore implements AuditStore {
     });
     events.push(structuredClone(w.event));
     this.eventLog.set(id, events);
+  }
+
+  async findExpiredGrants(before: string, limit: number): Promise<AccessRequest[]> {
+    return [...this.requests.values()]
+      .filter((r) => HOLDS_GRANT.includes(r.status) && r.expiresAt !== undefined && r.expiresAt < before)
+      .sort((a, b) => (a.expiresAt ?? '').localeCompare(b.expiresAt ?? ''))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
   }
 
   async listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
