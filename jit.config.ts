@@ -63,7 +63,10 @@ export default defineConfig({
       requesters: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SRE_*/*`],
       targets: [`arn:aws:iam::${ACCOUNT}:role/jit-release-*`],
       actions: ['s3:PutObject', 'cloudformation:DescribeStacks'],
-      resources: ['arn:aws:s3:::release-artifacts/*', `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/app-*`],
+      resources: [
+        'arn:aws:s3:::release-artifacts/*',
+        `arn:aws:cloudformation:eu-west-1:${ACCOUNT}:stack/app-*`,
+      ],
       // Role chaining caps STS sessions at one hour.
       maxDurationSeconds: 3600,
       approval: {

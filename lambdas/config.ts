@@ -12,6 +12,10 @@ export const ENV = {
   stateMachineArn: 'JIT_STATE_MACHINE_ARN',
   policyFile: 'JIT_POLICY_FILE',
   handler: 'JIT_HANDLER',
+  slackSigningSecretArn: 'JIT_SLACK_SIGNING_SECRET_ARN',
+  slackBotTokenArn: 'JIT_SLACK_BOT_TOKEN_ARN',
+  slackApiUrl: 'JIT_SLACK_API_URL',
+  credentialsKeyId: 'JIT_CREDENTIALS_KEY_ID',
 } as const;
 
 function required(name: string): string {
@@ -30,6 +34,11 @@ export function stateMachineArn(): string {
   return required(ENV.stateMachineArn);
 }
 
+/** The KMS key that seals STS credentials until collection (grant and API functions). */
+export function credentialsKeyId(): string {
+  return required(ENV.credentialsKeyId);
+}
+
 let cached: PolicyConfig | undefined;
 
 /**
@@ -42,4 +51,24 @@ export function policyConfig(): PolicyConfig {
     cached = parsePolicyConfig(JSON.parse(readFileSync(file, 'utf8')));
   }
   return cached;
+}
+
+/** Slack settings of this function: the secrets it was granted (by ARN) and an optional API base URL. */
+export interface SlackEnv {
+  readonly signingSecretArn?: string;
+  readonly botTokenArn?: string;
+  readonly apiUrl?: string;
+}
+
+/** The Slack settings the CDK gave this function; none at all means Slack is off here. */
+export function slackEnv(): SlackEnv {
+  const pick = (name: string) => process.env[name] || undefined;
+  const signingSecretArn = pick(ENV.slackSigningSecretArn);
+  const botTokenArn = pick(ENV.slackBotTokenArn);
+  const apiUrl = pick(ENV.slackApiUrl);
+  return {
+    ...(signingSecretArn ? { signingSecretArn } : {}),
+    ...(botTokenArn ? { botTokenArn } : {}),
+    ...(apiUrl ? { apiUrl } : {}),
+  };
 }

@@ -69,4 +69,30 @@ export function applyNagSuppressions(_stateful: StatefulStack, broker: BrokerSta
     'AwsSolutions::AwsSolutions-COG4',
     'User routes use AWS_IAM (SigV4) authorization: callers are IAM / Identity Center principals.',
   );
+  if (broker.slack) applySlackNagSuppressions(broker);
+}
+
+/** The Slack approvals' acknowledgements (only present when the config has a `slack` section). */
+function applySlackNagSuppressions(broker: BrokerStack): void {
+  const slack = broker.slack;
+  if (!slack) return;
+  ack(
+    slack.callback.fn,
+    IAM5('*'),
+    'X-Ray PutTraceSegments/PutTelemetryRecords only accept Resource "*" (no resource-level permissions).',
+  );
+  for (const secret of [slack.signingSecret, slack.botToken]) {
+    ack(
+      secret,
+      'AwsSolutions::AwsSolutions-SMG4',
+      'Issued by Slack, not by us: rotation means regenerating it in the Slack app settings and storing the new value, which a Secrets Manager rotation Lambda cannot drive.',
+    );
+  }
+  if (broker.api.slackMethod) {
+    ack(
+      broker.api.slackMethod,
+      'AwsSolutions::AwsSolutions-APIG4',
+      'Slack cannot sign with SigV4; every request is authenticated by its Slack HMAC-SHA256 signature (v0, 5-minute replay window, constant-time compare) in the function before anything is parsed, and answered 401 otherwise.',
+    );
+  }
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { USER_ROUTES } from '../lib/broker-api.ts';
+import { SLACK_ROUTE, USER_ROUTES } from '../lib/broker-api.ts';
 
 /** The local-only header that names the caller. The deployed API never reads it (it uses SigV4). */
 export const LOCAL_PRINCIPAL_HEADER = 'x-jit-principal';
@@ -48,7 +48,7 @@ function send(
 
 const error = (code: string, message: string) => ({ error: { code, message } });
 
-async function readBody(req: IncomingMessage): Promise<string | undefined> {
+async function readRawBody(req: IncomingMessage): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
@@ -56,7 +56,45 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
     if (size > MAX_BODY_BYTES) return undefined;
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return (await readRawBody(req))?.toString('utf8');
+}
+
+type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
+
+/**
+ * `POST /slack/interactions` as API Gateway delivers it to the Slack function: no IAM identity and no
+ * local principal header (Slack's signature is the authentication), the body base64-encoded byte for byte.
+ */
+async function slackRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  slack: Handler,
+): Promise<void> {
+  const body = await readRawBody(req);
+  if (body === undefined)
+    return send(res, 413, error('PayloadTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`));
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(req.headers)) {
+    if (k !== LOCAL_PRINCIPAL_HEADER && typeof v === 'string') headers[k] = v;
+  }
+  const event = {
+    httpMethod: SLACK_ROUTE.method,
+    resource: SLACK_ROUTE.path,
+    path: url.pathname,
+    pathParameters: null,
+    queryStringParameters: null,
+    headers,
+    body: body.toString('base64'),
+    isBase64Encoded: true,
+    requestContext: { identity: {} },
+  } as unknown as APIGatewayProxyEvent;
+  const out = await slack(event);
+  send(res, out.statusCode, out.body, (out.headers ?? {}) as Record<string, string>);
 }
 
 /**
@@ -67,6 +105,7 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 export function createLocalServer(
   api: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>,
   localRoutes: LocalRoutes,
+  slack?: Handler,
 ): Server {
   return createServer((req, res) => {
     void (async () => {
@@ -74,6 +113,9 @@ export function createLocalServer(
       const method = req.method ?? 'GET';
       const local = localRoutes[url.pathname];
       if (local && method === 'GET') return send(res, 200, local());
+      if (slack && method === SLACK_ROUTE.method && url.pathname === SLACK_ROUTE.path) {
+        return slackRoute(req, res, url, slack);
+      }
       const route = matchRoute(method, url.pathname);
       if (!route) return send(res, 404, error('NotFound', `no route ${method} ${url.pathname}`));
       const principal = req.headers[LOCAL_PRINCIPAL_HEADER];

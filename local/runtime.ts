@@ -187,7 +187,9 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     const sweeper = opts.sweepIntervalMs
       ? setInterval(() => {
           sweep().then(
-            (r) => r.failed.forEach((f) => log(`${f.requestId}  sweeper could not revoke: ${f.error}`)),
+            (r) => {
+              for (const f of r.failed) log(`${f.requestId}  sweeper could not revoke: ${f.error}`);
+            },
             (error: unknown) => log(`sweeper failed: ${(error as Error).message}`),
           );
         }, opts.sweepIntervalMs)

@@ -25,7 +25,7 @@ function slackConfig() {
       users: {
         U0BOB: { approver: APPROVER('bob') },
         U0CAROL: { approver: APPROVER('carol') },
-        U0ALICE: { requester: [DEV('alice')], approver: APPROVER('alice') },
+        U0ALICE: { requester: [DEV('alice')], approver: APPROVER('alice-admin') },
       },
     },
   });

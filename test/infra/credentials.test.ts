@@ -7,7 +7,8 @@ import { buildBrokerApp } from '../../lib/app.ts';
 import { STATE } from '../../lib/workflow.ts';
 import { arn, testConfig, testConfigInput } from '../support/fakes.ts';
 
-type Json = Record<string, any>; // biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON
+// biome-ignore lint/suspicious/noExplicitAny: CloudFormation JSON is untyped
+type Json = Record<string, any>;
 
 const CRED_ROLES = arn.role('jit-release-*');
 

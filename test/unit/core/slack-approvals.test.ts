@@ -41,7 +41,9 @@ describe('SlackApprovals', () => {
     const pending = await store.get(id);
     expect(api.posts).toHaveLength(1);
     expect(api.posts[0]?.channel).toBe('C0APPROVALS');
-    expect(headlineOf(api.posts[0]?.message ?? { text: '', blocks: [] })).toBe('Access request: approval needed');
+    expect(headlineOf(api.posts[0]?.message ?? { text: '', blocks: [] })).toBe(
+      'Access request: approval needed',
+    );
     expect(await cards.get(id)).toEqual({
       ref: { channel: 'C0APPROVALS', ts: '1795341600.000001' },
       windowEndsAt: approvalWindowEndsAt(pending?.updatedAt ?? '', deps.config.approvalWindowSeconds),

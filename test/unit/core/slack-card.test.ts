@@ -1,13 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessRequest } from '#core/model.ts';
 import { buildRequestCard, escapeMrkdwn } from '#core/slack-card.ts';
-import { ALICE, ACCOUNT, arn, BOB, CAROL, testConfig } from '../../support/fakes.ts';
+import { ACCOUNT, ALICE, arn, BOB, CAROL, testConfig } from '../../support/fakes.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: Block Kit JSON is untyped.
 type Json = any;
 
 const config = testConfig(
-  { slack: { defaultChannel: 'C0APPROVALS', users: { U0ALICE: { requester: [ALICE] }, U0BOB: { approver: BOB } } } },
+  {
+    slack: {
+      defaultChannel: 'C0APPROVALS',
+      users: { U0ALICE: { requester: [ALICE] }, U0BOB: { approver: BOB } },
+    },
+  },
   2,
 );
 const WINDOW_ENDS = '2026-11-22T10:59:50.000Z';
@@ -25,8 +30,14 @@ function request(overrides: Partial<AccessRequest> = {}): AccessRequest {
     kind: 'policy',
     ruleId: 'app-read',
     permissions: [
-      { actions: ['s3:GetObject', 's3:ListBucket'], resources: ['arn:aws:s3:::app-data', 'arn:aws:s3:::app-data/*'] },
-      { actions: ['dynamodb:GetItem'], resources: [`arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/app-orders`] },
+      {
+        actions: ['s3:GetObject', 's3:ListBucket'],
+        resources: ['arn:aws:s3:::app-data', 'arn:aws:s3:::app-data/*'],
+      },
+      {
+        actions: ['dynamodb:GetItem'],
+        resources: [`arn:aws:dynamodb:us-east-1:${ACCOUNT}:table/app-orders`],
+      },
     ],
     durationSeconds: 900,
     reason: 'INC-42: export failed <!channel> & retry',
@@ -62,7 +73,10 @@ describe('buildRequestCard', () => {
     const blocks = blocksOf(request());
     // Assess
     const fields = blocks.find((b) => b.type === 'section' && b.fields)?.fields.map((f: Json) => f.text);
-    expect(blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: 'Access request: approval needed' } });
+    expect(blocks[0]).toEqual({
+      type: 'header',
+      text: { type: 'plain_text', text: 'Access request: approval needed' },
+    });
     expect(fields).toEqual([
       `*Requester*\n<@U0ALICE> \`${ALICE}\``,
       `*Target*\n\`${arn.role('app-reader')}\` (role)`,
@@ -194,9 +208,12 @@ describe('buildRequestCard', () => {
     const blocks = blocksOf(request({ permissions: [{ actions, resources }] }));
     // Assess
     expect(blocks.length).toBeLessThanOrEqual(50);
-    for (const b of blocks) if (b.text?.type === 'mrkdwn') expect(b.text.text.length).toBeLessThanOrEqual(3000);
+    for (const b of blocks)
+      if (b.text?.type === 'mrkdwn') expect(b.text.text.length).toBeLessThanOrEqual(3000);
     expect(texts(blocks).length).toBeLessThan(16_000);
-    expect(blocks.at(-3).text.text).toMatch(/^…and \d+ more: see `GET \/requests\/req-0042` for the full list\.$/);
+    expect(blocks.at(-3).text.text).toMatch(
+      /^…and \d+ more: see `GET \/requests\/req-0042` for the full list\.$/,
+    );
   });
 });
 

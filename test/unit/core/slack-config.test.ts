@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '#core/errors.ts';
+import type { ConfigError } from '#core/errors.ts';
 import { parsePolicyConfig } from '#core/policy-config.ts';
 import {
   approvalWindowEndsAt,
@@ -50,7 +50,10 @@ describe('policy config: slack section', () => {
     );
     // Assess
     expect(issues).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^slack\.defaultChannel: /), expect.stringMatching(/^slack\.users/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^slack\.defaultChannel: /),
+        expect.stringMatching(/^slack\.users/),
+      ]),
     );
   });
 
@@ -60,7 +63,9 @@ describe('policy config: slack section', () => {
       testConfigInput({ slack: { users: { U0BOB: { approver: arn.assumed('Approver', '*') } } } }),
     );
     // Assess
-    expect(issues).toEqual(['slack.users.U0BOB.approver: must be one IAM/STS principal ARN without wildcards']);
+    expect(issues).toEqual([
+      'slack.users.U0BOB.approver: must be one IAM/STS principal ARN without wildcards',
+    ]);
   });
 
   it('refuses slack:<id> in a rule for a user who is mapped to a principal (they would count twice)', () => {

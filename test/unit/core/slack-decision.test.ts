@@ -5,9 +5,19 @@ import { decide } from '#core/requests.ts';
 import { approvalWindowEndsAt } from '#core/slack-config.ts';
 import { clickReply, decideFromSlack } from '#core/slack-decision.ts';
 import { expireApprovalStep } from '#core/workflow-steps.ts';
-import { ALICE, arn, BOB, CAROL, fakeDeps, MALLORY, pendingRequest, testConfig } from '../../support/fakes.ts';
+import {
+  ALICE,
+  arn,
+  BOB,
+  CAROL,
+  fakeDeps,
+  MALLORY,
+  pendingRequest,
+  testConfig,
+} from '../../support/fakes.ts';
 
-const ALICE_APPROVER = arn.assumed('Approver', 'alice');
+/** Alice's approver session has another name: only the Slack mapping knows it is her. */
+const ALICE_APPROVER = arn.assumed('Approver', 'alice-admin');
 
 /** Bob and Carol approve from Slack; Alice requests as Developer/alice and approves as Approver/alice. */
 const SLACK: PolicyConfigInput['slack'] = {
@@ -26,7 +36,8 @@ function setup(minApprovals = 1) {
 
 const approve = (slackUserId: string, requestId: string) =>
   ({ slackUserId, requestId, decision: 'approve' }) as const;
-const deny = (slackUserId: string, requestId: string) => ({ slackUserId, requestId, decision: 'deny' }) as const;
+const deny = (slackUserId: string, requestId: string) =>
+  ({ slackUserId, requestId, decision: 'deny' }) as const;
 
 describe('decideFromSlack', () => {
   it('records the vote under the clicker’s mapped IAM identity and answers the task token once', async () => {
@@ -97,7 +108,10 @@ describe('decideFromSlack', () => {
     const config = testConfig({ slack: SLACK });
     const rule = config.rules[0];
     if (!rule || rule.approval === 'auto') throw new Error('test config changed');
-    const withDave = { ...config, rules: [{ ...rule, approval: { ...rule.approval, approvers: ['slack:U0DAVE'] } }] };
+    const withDave = {
+      ...config,
+      rules: [{ ...rule, approval: { ...rule.approval, approvers: ['slack:U0DAVE'] } }],
+    };
     const { deps, workflow } = fakeDeps(withDave);
     const id = await pendingRequest(deps);
     // Act
@@ -117,7 +131,10 @@ describe('decideFromSlack', () => {
     const stillPending = await store.get(id);
     const third = await decideFromSlack(deps, approve('U0CAROL', id));
     // Assess
-    expect(first).toMatchObject({ ok: true, result: { status: 'PENDING_APPROVAL', approvals: 1, required: 2 } });
+    expect(first).toMatchObject({
+      ok: true,
+      result: { status: 'PENDING_APPROVAL', approvals: 1, required: 2 },
+    });
     expect(second).toMatchObject({ ok: false, refusal: 'AlreadyVoted' });
     expect(stillPending?.approvals.map((a) => a.approver)).toEqual([BOB]);
     expect(third).toMatchObject({ ok: true, result: { status: 'APPROVED', approvals: 2 } });
@@ -190,7 +207,10 @@ describe('decideFromSlack', () => {
     const { deps } = setup();
     const id = await pendingRequest(deps);
     const timedOut = Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' });
-    const late: Deps = { ...deps, workflow: { ...deps.workflow, sendSuccess: () => Promise.reject(timedOut) } };
+    const late: Deps = {
+      ...deps,
+      workflow: { ...deps.workflow, sendSuccess: () => Promise.reject(timedOut) },
+    };
     // Act
     const outcome = await decideFromSlack(late, approve('U0BOB', id));
     // Assess

@@ -12,7 +12,9 @@ function click(overrides: Record<string, unknown> = {}, action: Record<string, u
     user: { id: 'U0BOB', username: 'bob', team_id: 'T0' },
     container: { type: 'message', channel_id: 'C0APPROVALS', message_ts: '1700000000.000100' },
     response_url: 'https://hooks.slack.com/actions/T0/1/abc',
-    actions: [{ type: 'button', action_id: 'jit_approve', block_id: 'jit_decision', value: 'req-0001', ...action }],
+    actions: [
+      { type: 'button', action_id: 'jit_approve', block_id: 'jit_decision', value: 'req-0001', ...action },
+    ],
     ...overrides,
   };
 }
