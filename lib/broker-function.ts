@@ -16,7 +16,7 @@ import { ENV, POLICY_FILE_NAME } from '#lambdas/config.ts';
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
 /** The Lambda entries of the broker, by name (`lambdas/<name>/index.ts`). */
-export type HandlerName = 'api' | 'validate' | 'await-approval' | 'grant' | 'revoke' | 'slack';
+export type HandlerName = 'api' | 'validate' | 'await-approval' | 'grant' | 'revoke' | 'sweeper' | 'slack';
 
 /** Props of {@link BrokerFunction}. */
 export interface BrokerFunctionProps {

@@ -1,5 +1,8 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
@@ -42,6 +45,8 @@ export class BrokerStack extends Stack {
   public readonly functions: Readonly<Record<Exclude<HandlerName, 'slack'>, BrokerFunction>>;
   /** Slack approvals, when the config has a `slack` section. */
   public readonly slack?: SlackIntegration;
+  /** Alarms to route to the on-call (attach an SNS action): failed executions, sweeper errors. */
+  public readonly alarms: readonly Alarm[];
   /** The KMS key that seals STS credentials until collection (grant: Encrypt, API: Decrypt). */
   public readonly credentialsKey: Key;
   /** The validated policy config this stack was built from. */
@@ -60,11 +65,13 @@ export class BrokerStack extends Stack {
     const grant = make('grant', 'GrantFunction');
     const revoke = make('revoke', 'RevokeFunction');
     const api = make('api', 'ApiFunction');
-    this.functions = { validate, 'await-approval': awaitApproval, grant, revoke, api };
+    const sweeper = make('sweeper', 'SweeperFunction');
+    this.functions = { validate, 'await-approval': awaitApproval, grant, revoke, api, sweeper };
 
     this.#grantTargets(grant, ['Put', 'Get']);
     this.#grantTargets(revoke, ['Delete', 'Get']);
     this.#grantTargets(api, ['Delete', 'Get']);
+    this.#grantTargets(sweeper, ['Delete', 'Get']);
 
     // Credentials grants: the grant function assumes the credential roles; revoke paths put the
     // session-deny policy on them. The STS credentials wait for collection sealed by this stack's key.
@@ -82,7 +89,7 @@ export class BrokerStack extends Stack {
           resources: credentialRoles,
         }),
       );
-      for (const fn of [grant, revoke, api]) {
+      for (const fn of [grant, revoke, api, sweeper]) {
         fn.fn.addToRolePolicy(
           new PolicyStatement({
             sid: 'SessionDenyOnCredentialRoles',
@@ -135,6 +142,32 @@ export class BrokerStack extends Stack {
     if (this.slack) {
       new CfnOutput(this, 'SlackInteractionsUrl', { value: this.api.api.urlForPath(SLACK_ROUTE.path) });
     }
+
+    // The third layer: every 5 minutes, revoke grants still held 15 minutes after their expiry.
+    new Rule(this, 'SweepSchedule', {
+      description: 'JIT broker sweeper: revokes grants still held after expiry',
+      schedule: Schedule.rate(Duration.minutes(5)),
+      targets: [new LambdaFunction(sweeper.fn, { retryAttempts: 2 })],
+    });
+    // A failed execution is a failed grant or a revoke whose retries ran out (RevokeFailed): someone looks.
+    this.alarms = [
+      new Alarm(this, 'WorkflowFailedAlarm', {
+        alarmDescription: 'JIT broker: an execution failed (GrantFailed or RevokeFailed); see the audit log',
+        metric: sm.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+      new Alarm(this, 'SweeperErrorsAlarm', {
+        alarmDescription: 'JIT broker: the sweeper could not revoke a grant past its expiry',
+        metric: sweeper.fn.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      }),
+    ];
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn });

@@ -171,6 +171,8 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       revoke: steps.revoke,
       api: createApiHandler(deps),
       slack: slackHandler ?? slackNotConfigured,
+      // The sweeper runs on its own timer here (see below), not from the state machine.
+      sweeper: () => sweepExpiredGrants(deps, { graceSeconds: opts.sweepGraceSeconds ?? 10 }),
     } as Record<HandlerName, LocalHandler>;
     server = createLocalServer(
       createApiHandler(deps),
@@ -183,7 +185,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     );
     const port = await listen(server, opts.port ?? 8787);
     const running = server;
-    const sweep = () => sweepExpiredGrants(deps, { graceSeconds: opts.sweepGraceSeconds ?? 10 });
+    const sweep = handlers.sweeper as () => Promise<SweepReport>;
     const sweeper = opts.sweepIntervalMs
       ? setInterval(() => {
           sweep().then(

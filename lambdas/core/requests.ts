@@ -138,7 +138,7 @@ export async function decide(
     const at = deps.clock.now().toISOString();
     if (decision === 'deny') {
       const denied = await move(deps, request, 'DENIED', caller, { reason: note ?? '' }, { taskToken: null });
-      await deps.workflow.sendSuccess(token, { decision: 'DENIED' });
+      await deliver(deps, token, { decision: 'DENIED' });
       return { requestId: id, status: denied.status, approvals: request.approvals.length, required };
     }
     if (request.approvals.some((a) => samePerson(a.approver, caller))) {
@@ -157,9 +157,29 @@ export async function decide(
       { vote: 'approve', approvals: approvals.length, required, ...(note ? { comment: note } : {}) },
       reached ? { approvals, taskToken: null } : { approvals },
     );
-    if (reached) await deps.workflow.sendSuccess(token, { decision: 'APPROVED' });
+    if (reached) await deliver(deps, token, { decision: 'APPROVED' });
     return { requestId: id, status: updated.status, approvals: approvals.length, required };
   });
+}
+
+/** Step Functions' answers for a token whose task is over (timed out, or already answered). */
+const DEAD_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
+
+/**
+ * Sends the decision to the waiting approval task. When the task is already over (the approval window
+ * closed while this decision was being written), the caller is told so; the ApprovalExpired step closes
+ * the request (an approval that never reached the workflow ends GRANT_FAILED, nothing granted).
+ */
+async function deliver(deps: Deps, token: string, output: Record<string, unknown>): Promise<void> {
+  try {
+    await deps.workflow.sendSuccess(token, output);
+  } catch (error) {
+    if (!DEAD_TOKEN.has((error as { name?: string })?.name ?? '')) throw error;
+    throw new ConflictError(
+      'NotPending',
+      'the approval window closed before this decision reached the workflow',
+    );
+  }
 }
 
 /** `POST /requests/{id}/cancel`: the requester withdraws a request that has not been decided yet. */

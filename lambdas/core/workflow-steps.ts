@@ -74,7 +74,11 @@ export async function validateStep(deps: Deps, requestId: string): Promise<{ out
  */
 export async function awaitApprovalStep(deps: Deps, requestId: string, taskToken: string): Promise<void> {
   const request = await load(deps, requestId);
-  if (request.status === 'PENDING_APPROVAL' && request.taskToken === taskToken) return; // a retried invoke
+  if (request.status === 'PENDING_APPROVAL' && request.taskToken === taskToken) {
+    // A retried invoke: the first may have died before telling the approvers (posting is idempotent).
+    await deps.approvals.requestPending(request);
+    return;
+  }
   if (request.status !== 'REQUESTED') {
     // Cancelled before this step ran: fail the task so the workflow ends now instead of waiting in vain.
     throw new ConflictError('NotPending', `request is ${request.status}; there is nothing to approve`);
@@ -97,6 +101,14 @@ export async function awaitApprovalStep(deps: Deps, requestId: string, taskToken
 /** ApprovalExpired step: the approval window timed out. Records APPROVAL_EXPIRED if still pending. */
 export async function expireApprovalStep(deps: Deps, requestId: string): Promise<{ status: Status }> {
   return withFreshRead(deps, requestId, async (request) => {
+    if (request.status === 'APPROVED' && !request.expiresAt) {
+      // An approval was written just as the window closed, but its callback could not reach the task (it
+      // had timed out): no workflow will grant it. Close it so it does not look approved-and-pending.
+      const closed = await move(deps, request, 'GRANT_FAILED', SYSTEM.approvalWindow, {
+        reason: 'the approval arrived after the approval window closed; nothing was granted',
+      });
+      return { status: closed.status };
+    }
     if (request.status !== 'PENDING_APPROVAL') return { status: request.status };
     const expired = await move(
       deps,

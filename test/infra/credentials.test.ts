@@ -106,4 +106,36 @@ describe('broker app with a credentials rule', () => {
       expect.objectContaining({ ErrorEquals: expect.arrayContaining(['RetryableAwsError']) }),
     );
   });
+
+  it('runs the sweeper every 5 minutes, never with IAM rights on "*"', () => {
+    // Act
+    const sweeper = statementsOfHandler(broker, 'sweeper');
+    const actions = sweeper
+      .filter((s) => s.Effect === 'Allow')
+      .flatMap((s) => [s.Action].flat())
+      .filter((a: string) => a.startsWith('iam:'));
+    // Assess
+    broker.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    expect(actions).not.toContain('iam:PutUserPolicy');
+    expect(actions).toEqual(expect.arrayContaining(['iam:DeleteRolePolicy', 'iam:GetRolePolicy']));
+    expect(
+      sweeper.filter(
+        (s) => s.Effect === 'Allow' && s.Resource === '*' && JSON.stringify(s.Action).includes('iam:'),
+      ),
+    ).toEqual([]);
+  });
+
+  it('alarms on failed executions and sweeper errors', () => {
+    // Act
+    const alarms = Object.values<Json>(broker.findResources('AWS::CloudWatch::Alarm')).map(
+      (a) => a.Properties,
+    );
+    // Assess
+    expect(alarms).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ MetricName: 'ExecutionsFailed', Namespace: 'AWS/States', Threshold: 1 }),
+        expect.objectContaining({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 }),
+      ]),
+    );
+  });
 });

@@ -1,0 +1,22 @@
+import middy from '@middy/core';
+import { sweepExpiredGrants } from '#core/sweeper.ts';
+import { iamPort, productionDeps } from '../deps.ts';
+import { log } from '../logger.ts';
+
+const deps = productionDeps({ iam: iamPort() });
+
+/**
+ * Lambda entry of the scheduled sweeper (EventBridge, every few minutes): revokes grants still held well
+ * after their expiry. A failed revoke is logged and retried on the next run; the function fails the
+ * invocation when any revoke failed, so the Errors metric (and its alarm) shows it.
+ */
+export const handler = middy(async () => {
+  const report = await sweepExpiredGrants(deps);
+  log.info('sweep', { ...report });
+  if (report.failed.length > 0) {
+    throw new Error(
+      `sweeper could not revoke ${report.failed.length} grant(s): ${JSON.stringify(report.failed)}`,
+    );
+  }
+  return report;
+});
