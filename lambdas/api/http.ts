@@ -14,6 +14,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NotGranted: 409,
   NotCancellable: 409,
   AlreadyVoted: 409,
+  ApprovalWindowClosed: 409,
   AlreadyCollected: 410,
   Conflict: 409,
 };

@@ -58,7 +58,7 @@ export class NotFoundError extends BrokerError {
 /** The request is not in a state that allows this action (e.g. approving a decided request). 409. */
 export class ConflictError extends BrokerError {
   override readonly name = 'ConflictError';
-  readonly code: 'NotPending' | 'NotGranted' | 'NotCancellable' | 'AlreadyVoted';
+  readonly code: 'NotPending' | 'NotGranted' | 'NotCancellable' | 'AlreadyVoted' | 'ApprovalWindowClosed';
   constructor(code: ConflictError['code'], message: string) {
     super(message);
     this.code = code;

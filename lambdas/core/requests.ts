@@ -176,7 +176,7 @@ async function deliver(deps: Deps, token: string, output: Record<string, unknown
   } catch (error) {
     if (!DEAD_TOKEN.has((error as { name?: string })?.name ?? '')) throw error;
     throw new ConflictError(
-      'NotPending',
+      'ApprovalWindowClosed',
       'the approval window closed before this decision reached the workflow',
     );
   }

@@ -64,6 +64,8 @@ export async function decideFromSlack(
     if (DEAD_TOKEN_ERRORS.has((error as { name?: string })?.name ?? '')) return refuse('TimedOut');
     if (!(error instanceof BrokerError)) throw error;
     switch (error.code) {
+      case 'ApprovalWindowClosed':
+        return refuse('TimedOut');
       case 'SelfApproval':
       case 'NotApprover':
       case 'AlreadyVoted':
