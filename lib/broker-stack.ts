@@ -93,7 +93,13 @@ export class BrokerStack extends Stack {
         fn.fn.addToRolePolicy(
           new PolicyStatement({
             sid: 'SessionDenyOnCredentialRoles',
-            actions: ['iam:GetRole', 'iam:PutRolePolicy', 'iam:GetRolePolicy', 'iam:DeleteRolePolicy'],
+            actions: [
+              'iam:GetRole',
+              'iam:ListRolePolicies',
+              'iam:PutRolePolicy',
+              'iam:GetRolePolicy',
+              'iam:DeleteRolePolicy',
+            ],
             resources: credentialRoles,
           }),
         );

@@ -74,6 +74,10 @@ export class SimulatedIamAccount implements IamGrants {
     return this.#arn(p);
   }
 
+  async listPolicies(p: PrincipalRef): Promise<string[]> {
+    return [...(this.#policies.get(this.#arn(p))?.keys() ?? [])];
+  }
+
   /** IAM's unique id of a role: `AROA` + 17 characters, stable for the ARN as IAM's is for the role. */
   async getRoleId(roleName: string): Promise<string> {
     const arn = this.#arn({ type: 'role', name: roleName });

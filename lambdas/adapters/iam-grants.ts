@@ -5,6 +5,8 @@ import {
   GetRolePolicyCommand,
   GetUserPolicyCommand,
   type IAMClient,
+  ListRolePoliciesCommand,
+  ListUserPoliciesCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
@@ -75,6 +77,24 @@ export class SdkIamGrants implements IamGrants {
     } catch (error) {
       if (isNoSuchEntity(error)) return undefined;
       throw classify(error, `get ${policyName} of ${p.type} ${p.name}`);
+    }
+  }
+
+  async listPolicies(p: PrincipalRef): Promise<string[]> {
+    const names: string[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const out =
+          p.type === 'role'
+            ? await this.#iam.send(new ListRolePoliciesCommand({ RoleName: p.name, Marker: marker }))
+            : await this.#iam.send(new ListUserPoliciesCommand({ UserName: p.name, Marker: marker }));
+        names.push(...(out.PolicyNames ?? []));
+        marker = out.IsTruncated ? out.Marker : undefined;
+      } while (marker);
+      return names;
+    } catch (error) {
+      throw classify(error, `list inline policies of ${p.type} ${p.name}`);
     }
   }
 

@@ -11,12 +11,13 @@ import {
   VerificationError,
 } from './errors.ts';
 import type { AccessRequest, IssuedSession } from './model.ts';
-import { buildGrantPolicy, isoSeconds, policyName } from './policy.ts';
+import { buildGrantPolicy, isoSeconds, POLICY_PREFIX, policyName } from './policy.ts';
 import type { Deps, PrincipalRef, SessionCredentials } from './ports.ts';
 import {
   OLDER_SESSIONS_POLICY,
   olderSessionsDenyPolicy,
   ROLE_CHAINING_MAX_SECONDS,
+  SESSION_DENY_SID,
   sessionDenyPolicy,
   sessionName,
   sessionTags,
@@ -131,13 +132,39 @@ export async function denySession(deps: Deps, request: AccessRequest): Promise<S
   }
   const before = isoSeconds(new Date(now.getTime() + 1000));
   const fallback = JSON.stringify(olderSessionsDenyPolicy(roleId, before));
-  await deps.iam.putPolicy(target, OLDER_SESSIONS_POLICY, fallback);
+  try {
+    await deps.iam.putPolicy(target, OLDER_SESSIONS_POLICY, fallback);
+  } catch (error) {
+    if (!isLimitExceeded(error)) throw error;
+    // Still no room: the fallback subsumes every earlier JIT session deny on the role (all those
+    // sessions were issued before `before`), so those make room for it.
+    for (const name of await subsumedSessionDenies(deps, target)) await deps.iam.deletePolicy(target, name);
+    await deps.iam.putPolicy(target, OLDER_SESSIONS_POLICY, fallback);
+  }
   if (!sameJson(await deps.iam.getPolicy(target, OLDER_SESSIONS_POLICY), fallback)) {
     throw new VerificationError(`read-back of ${OLDER_SESSIONS_POLICY} on ${request.target} does not match`);
   }
   // Every JIT session issued before `before` has expired one role-chaining maximum later.
   const removeAfter = isoSeconds(new Date(Date.parse(before) + ROLE_CHAINING_MAX_SECONDS * 1000 + 1000));
   return { policyName: OLDER_SESSIONS_POLICY, method: 'older-sessions', before, removeAfter };
+}
+
+/** The role's per-session deny policies (`jit-<id>` whose statement is the session deny). */
+async function subsumedSessionDenies(deps: Deps, target: PrincipalRef): Promise<string[]> {
+  const names = (await deps.iam.listPolicies(target)).filter(
+    (n) => n.startsWith(POLICY_PREFIX) && n !== OLDER_SESSIONS_POLICY,
+  );
+  const denies: string[] = [];
+  for (const name of names) {
+    const doc = await deps.iam.getPolicy(target, name);
+    if (
+      doc &&
+      (JSON.parse(doc) as { Statement?: { Sid?: string }[] }).Statement?.[0]?.Sid === SESSION_DENY_SID
+    ) {
+      denies.push(name);
+    }
+  }
+  return denies;
 }
 
 /**

@@ -68,6 +68,9 @@ export function sessionUserId(roleId: string, name: string): string {
   return `${roleId}:${name}`;
 }
 
+/** Sid of the per-session deny statement (how the broker recognizes its own session denies). */
+export const SESSION_DENY_SID = 'JitRevokeSession';
+
 /**
  * The inline policy that ends exactly one session: deny everything when `aws:userid` is that session's.
  * Other sessions of the role (other grants, other users) are untouched.
@@ -77,7 +80,7 @@ export function sessionDenyPolicy(roleId: string, name: string) {
     Version: '2012-10-17',
     Statement: [
       {
-        Sid: 'JitRevokeSession',
+        Sid: SESSION_DENY_SID,
         Effect: 'Deny',
         Action: '*',
         Resource: '*',
