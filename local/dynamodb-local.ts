@@ -51,6 +51,10 @@ export async function startDynamoDbLocal(
     stderr += chunk.toString();
   });
   child.stdout?.resume();
+  // If this process ends without stop() (an uncaught error, process.exit), the JVM must not outlive it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.removeListener('exit', killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
