@@ -41,13 +41,14 @@ async function synthFigures(runs: number) {
     times.push(performance.now() - t0);
     bundles = {};
     const template = assembly.getStackByName(broker.stackName).template as {
-      Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+      Resources: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string } } }>;
     };
     for (const [name, fn] of Object.entries(broker.functions)) {
       const logicalId = broker.getLogicalId(fn.fn.node.defaultChild as never);
-      const assetPath = template.Resources[logicalId]?.Metadata?.['aws:asset:path'];
-      if (!assetPath) continue;
-      const dir = join(outdir, assetPath);
+      // The bundle of a NodejsFunction is the asset `asset.<hash>` whose zip is the Code's S3Key.
+      const key = template.Resources[logicalId]?.Properties?.Code?.S3Key;
+      if (!key) throw new Error(`no code asset for ${name}`);
+      const dir = join(outdir, `asset.${key.replace(/\.zip$/, '')}`);
       bundles[name] = {
         codeBytes: dirSize(dir, (f) => f.endsWith('.mjs')),
         sourceMapBytes: dirSize(dir, (f) => f.endsWith('.map')),
