@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
@@ -39,7 +39,12 @@ const policyFiles = new WeakMap<PolicyConfig, string>();
 function policyFileFor(policy: PolicyConfig): string {
   const known = policyFiles.get(policy);
   if (known) return known;
-  policyDir ??= mkdtempSync(join(tmpdir(), 'jit-policy-'));
+  if (!policyDir) {
+    const dir = mkdtempSync(join(tmpdir(), 'jit-policy-'));
+    // Bundling copies the file during synth; nothing needs it after this process.
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    policyDir = dir;
+  }
   const file = join(policyDir, `${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify(policy, null, 2));
   policyFiles.set(policy, file);

@@ -87,5 +87,7 @@ export type PublicRequest = Omit<AccessRequest, 'taskToken' | 'lastHash' | 'seal
 /** Strips what must never leave the broker. */
 export function toPublic(request: AccessRequest): PublicRequest {
   const { taskToken: _token, lastHash: _hash, sealedCredentials: _creds, ...rest } = request;
-  return rest;
+  // Adapter bookkeeping stored on the item (e.g. the Slack card reference) is not part of the contract.
+  const { slackCard: _card, ...contract } = rest as PublicRequest & { slackCard?: unknown };
+  return contract;
 }
