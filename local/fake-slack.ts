@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readRawBody } from './http-server.ts';
 
 /** The bot token the local runtime and its fake Slack agree on (a fake; Slack never issued it). */
 export const LOCAL_SLACK_BOT_TOKEN = 'xoxb-local-fake-slack';
@@ -45,14 +46,7 @@ function send(res: ServerResponse, status: number, body: unknown): void {
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  return (await readRawBody(req, MAX_BODY_BYTES))?.toString('utf8');
 }
 
 /** Web API arguments arrive as JSON or form fields (then `blocks` is a JSON string), as Slack accepts both. */

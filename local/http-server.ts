@@ -48,12 +48,16 @@ function send(
 
 const error = (code: string, message: string) => ({ error: { code, message } });
 
-async function readRawBody(req: IncomingMessage): Promise<Buffer | undefined> {
+/** Reads a request body, or undefined once it exceeds `maxBytes` (the caller answers 413). */
+export async function readRawBody(
+  req: IncomingMessage,
+  maxBytes = MAX_BODY_BYTES,
+): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) return undefined;
+    if (size > maxBytes) return undefined;
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
