@@ -21,7 +21,7 @@ export interface BrokerStackProps extends StackProps {
   readonly table: ITable;
 }
 
-type IamVerb = 'Put' | 'Get' | 'Delete';
+type IamVerb = 'Put' | 'Get' | 'Delete' | 'List';
 
 /** The target ARN patterns of the config for one principal type, deduplicated. */
 export function targetPatterns(policy: PolicyConfig, type: 'role' | 'user'): string[] {
@@ -71,7 +71,16 @@ export class BrokerStack extends Stack {
     this.#grantTargets(grant, ['Put', 'Get']);
     this.#grantTargets(revoke, ['Delete', 'Get']);
     this.#grantTargets(api, ['Delete', 'Get']);
-    this.#grantTargets(sweeper, ['Delete', 'Get']);
+    this.#grantTargets(sweeper, ['Delete', 'Get', 'List']);
+    // To find stray jit-* policies the sweeper lists the account's roles and users (read-only; these list
+    // actions have no resource-level permissions) and matches them against the target patterns itself.
+    sweeper.fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'FindTargetPrincipals',
+        actions: ['iam:ListRoles', 'iam:ListUsers'],
+        resources: ['*'],
+      }),
+    );
 
     // Credentials grants: the grant function assumes the credential roles; revoke paths put the
     // session-deny policy on them. The STS credentials wait for collection sealed by this stack's key.
@@ -192,7 +201,8 @@ export class BrokerStack extends Stack {
     for (const type of ['role', 'user'] as const) {
       const resources = targetPatterns(this.#policy, type);
       if (resources.length === 0) continue;
-      const actions = verbs.map((v) => `iam:${v}${type === 'role' ? 'Role' : 'User'}Policy`);
+      const kind = type === 'role' ? 'Role' : 'User';
+      const actions = verbs.map((v) => (v === 'List' ? `iam:List${kind}Policies` : `iam:${v}${kind}Policy`));
       fn.fn.addToRolePolicy(new PolicyStatement({ sid: `JitTargets${type}`, actions, resources }));
     }
     const ownRoles = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${this.stackName}-*`;

@@ -30,6 +30,11 @@ export function applyNagSuppressions(_stateful: StatefulStack, broker: BrokerSta
       );
     }
   }
+  ack(
+    broker.functions.sweeper.fn,
+    'AwsSolutions::AwsSolutions-IAM5[Resource::*]',
+    'X-Ray, plus iam:ListRoles/ListUsers (read-only, no resource-level permissions) so the sweeper can find stray jit-* policies on target principals.',
+  );
   const sm = broker.workflow.stateMachine;
   ack(
     sm,

@@ -6,7 +6,7 @@ import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import type { AuditEvent } from '#core/model.ts';
 import type { PolicyConfig } from '#core/policy-config.ts';
 import type { Deps } from '#core/ports.ts';
-import { type SweepReport, sweepExpiredGrants } from '#core/sweeper.ts';
+import { runSweep } from '#core/sweeper.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
 import { createStepHandlers } from '#lambdas/steps.ts';
 import type { HandlerName } from '../lib/broker-function.ts';
@@ -69,7 +69,7 @@ export interface LocalBroker {
   readonly slack?: LocalSlack;
   readonly ddbPid: number | undefined;
   /** Runs the sweeper once now. */
-  sweep(): Promise<SweepReport>;
+  sweep(): ReturnType<typeof runSweep>;
   /** Every event in the order the store accepted it. */
   readonly events: readonly AuditEvent[];
   stop(): Promise<void>;
@@ -172,7 +172,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       api: createApiHandler(deps),
       slack: slackHandler ?? slackNotConfigured,
       // The sweeper runs on its own timer here (see below), not from the state machine.
-      sweeper: () => sweepExpiredGrants(deps, { graceSeconds: opts.sweepGraceSeconds ?? 10 }),
+      sweeper: () => runSweep(deps, { graceSeconds: opts.sweepGraceSeconds ?? 10 }),
     } as Record<HandlerName, LocalHandler>;
     server = createLocalServer(
       createApiHandler(deps),
@@ -185,12 +185,14 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     );
     const port = await listen(server, opts.port ?? 8787);
     const running = server;
-    const sweep = handlers.sweeper as () => Promise<SweepReport>;
+    const sweep = handlers.sweeper as () => ReturnType<typeof runSweep>;
     const sweeper = opts.sweepIntervalMs
       ? setInterval(() => {
           sweep().then(
             (r) => {
               for (const f of r.failed) log(`${f.requestId}  sweeper could not revoke: ${f.error}`);
+              for (const s of r.strays)
+                log(`sweeper: ${s.policyName} on ${s.principal} ${s.action} (${s.reason})`);
             },
             (error: unknown) => log(`sweeper failed: ${(error as Error).message}`),
           );

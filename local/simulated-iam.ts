@@ -74,6 +74,16 @@ export class SimulatedIamAccount implements IamGrants {
     return this.#arn(p);
   }
 
+  /** The simulated account knows the principals that hold (or held) an inline policy. */
+  async listPrincipals(patterns: readonly string[]): Promise<(PrincipalRef & { arn: string })[]> {
+    return [...this.#policies.keys()]
+      .filter((arn) => patterns.some((p) => matches(p, arn)))
+      .map((arn) => {
+        const type = arn.includes(':role/') ? ('role' as const) : ('user' as const);
+        return { type, name: arn.slice(arn.lastIndexOf('/') + 1), arn };
+      });
+  }
+
   async listPolicies(p: PrincipalRef): Promise<string[]> {
     return [...(this.#policies.get(this.#arn(p))?.keys() ?? [])];
   }

@@ -6,11 +6,14 @@ import {
   GetUserPolicyCommand,
   type IAMClient,
   ListRolePoliciesCommand,
+  ListRolesCommand,
   ListUserPoliciesCommand,
+  ListUsersCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { RetryableAwsError } from '#core/errors.ts';
+import { matches } from '#core/patterns.ts';
 import type { IamGrants, PrincipalRef } from '#core/ports.ts';
 
 const RETRYABLE = new Set([
@@ -77,6 +80,35 @@ export class SdkIamGrants implements IamGrants {
     } catch (error) {
       if (isNoSuchEntity(error)) return undefined;
       throw classify(error, `get ${policyName} of ${p.type} ${p.name}`);
+    }
+  }
+
+  async listPrincipals(patterns: readonly string[]): Promise<(PrincipalRef & { arn: string })[]> {
+    const found: (PrincipalRef & { arn: string })[] = [];
+    const keep = (type: 'role' | 'user', name?: string, arn?: string) => {
+      if (name && arn && patterns.some((p) => p.includes(`:${type}/`) && matches(p, arn)))
+        found.push({ type, name, arn });
+    };
+    try {
+      if (patterns.some((p) => p.includes(':role/'))) {
+        let marker: string | undefined;
+        do {
+          const out = await this.#iam.send(new ListRolesCommand({ Marker: marker }));
+          for (const r of out.Roles ?? []) keep('role', r.RoleName, r.Arn);
+          marker = out.IsTruncated ? out.Marker : undefined;
+        } while (marker);
+      }
+      if (patterns.some((p) => p.includes(':user/'))) {
+        let marker: string | undefined;
+        do {
+          const out = await this.#iam.send(new ListUsersCommand({ Marker: marker }));
+          for (const u of out.Users ?? []) keep('user', u.UserName, u.Arn);
+          marker = out.IsTruncated ? out.Marker : undefined;
+        } while (marker);
+      }
+      return found;
+    } catch (error) {
+      throw classify(error, 'list roles and users');
     }
   }
 

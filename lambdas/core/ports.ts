@@ -42,6 +42,8 @@ export interface IamGrants {
   /** The stored document (decoded JSON text), or undefined when there is no such policy. */
   getPolicy(principal: PrincipalRef, policyName: string): Promise<string | undefined>;
   deletePolicy(principal: PrincipalRef, policyName: string): Promise<void>;
+  /** The existing roles and users whose ARN matches one of the patterns (the sweeper's search space). */
+  listPrincipals(patterns: readonly string[]): Promise<(PrincipalRef & { readonly arn: string })[]>;
   /** Names of the principal's inline policies. */
   listPolicies(principal: PrincipalRef): Promise<string[]>;
   /** The role's unique id (`AROA…`), the first half of its sessions' `aws:userid`. */

@@ -3,9 +3,11 @@
  * finds requests that still hold a grant some time after their expiry — the workflow's revoke failed
  * (REVOKE_FAILED) or never ran — and revokes them with the same idempotent, verified revoke.
  */
-import { BrokerError } from './errors.ts';
-import { isoSeconds } from './policy.ts';
-import type { Deps } from './ports.ts';
+import { BrokerError, VerificationError } from './errors.ts';
+import type { AccessRequest } from './model.ts';
+import { isoSeconds, POLICY_PREFIX } from './policy.ts';
+import type { Deps, PrincipalRef } from './ports.ts';
+import { isProtected } from './validate-request.ts';
 import { revokeGrant } from './workflow-steps.ts';
 
 /** Actor of the sweeper's events. */
@@ -46,4 +48,81 @@ export async function sweepExpiredGrants(deps: Deps, opts: SweepOptions = {}): P
     }
   }
   return { checked: due.length, revoked, failed };
+}
+
+/** One inline policy the sweeper looked at and did not recognize as part of a live grant. */
+export interface StrayPolicy {
+  readonly principal: string;
+  readonly policyName: string;
+  /** `removed`: it allowed something; `left`: deny-only (denying is never a standing privilege). */
+  readonly action: 'removed' | 'left';
+  readonly reason: string;
+}
+
+/** Statuses in which a policy grant's Allow may legitimately be attached (APPROVED: the put is in flight). */
+const MAY_HOLD_ALLOW = new Set(['APPROVED', 'GRANTED', 'REVOKE_FAILED']);
+
+function allowsSomething(document: string | undefined): boolean {
+  try {
+    const doc = JSON.parse(document ?? '{}') as { Statement?: { Effect?: string }[] | { Effect?: string } };
+    return [doc.Statement ?? []].flat().some((s) => s.Effect === 'Allow');
+  } catch {
+    return true; // unreadable: treat as the worst case
+  }
+}
+
+/** Why an Allow-bearing `jit-*` policy on `principal` is not part of a live grant; undefined when it is. */
+function strayReason(request: AccessRequest | undefined, principal: PrincipalRef): string | undefined {
+  if (!request) return 'no request with this id';
+  const name = request.target.slice(request.target.lastIndexOf('/') + 1);
+  if (request.targetType !== principal.type || name !== principal.name) return `belongs to ${request.target}`;
+  if (request.kind !== 'policy') return 'credentials grants never attach an Allow';
+  if (!MAY_HOLD_ALLOW.has(request.status)) return `request is ${request.status}`;
+  return undefined;
+}
+
+/**
+ * The second half of the sweep: every `jit-*` inline policy on the config's target principals that allows
+ * something and is not the policy of a live grant of a known request on that very principal — written by
+ * hand, copied, or left behind — is removed and verified gone. Deny-only policies (session denies) are
+ * reported but left. Protected principals are never touched.
+ */
+export async function sweepStrayPolicies(deps: Deps): Promise<StrayPolicy[]> {
+  const patterns = [...new Set(deps.config.rules.flatMap((r) => r.targets))];
+  const strays: StrayPolicy[] = [];
+  for (const principal of await deps.iam.listPrincipals(patterns)) {
+    if (isProtected(principal.arn, deps.config)) continue;
+    for (const name of await deps.iam.listPolicies(principal)) {
+      if (!name.startsWith(POLICY_PREFIX)) continue;
+      const document = await deps.iam.getPolicy(principal, name);
+      const request = await deps.store.get(name.slice(POLICY_PREFIX.length));
+      if (!allowsSomething(document)) {
+        if (!request)
+          strays.push({
+            principal: principal.arn,
+            policyName: name,
+            action: 'left',
+            reason: 'deny-only, no request',
+          });
+        continue;
+      }
+      const reason = strayReason(request, principal);
+      if (!reason) continue;
+      await deps.iam.deletePolicy(principal, name);
+      if ((await deps.iam.getPolicy(principal, name)) !== undefined) {
+        throw new VerificationError(`${name} is still attached to ${principal.arn} after delete`);
+      }
+      strays.push({ principal: principal.arn, policyName: name, action: 'removed', reason });
+    }
+  }
+  return strays;
+}
+
+/** One full sweep: expired grants first, then stray policies. */
+export async function runSweep(
+  deps: Deps,
+  opts: SweepOptions = {},
+): Promise<SweepReport & { readonly strays: StrayPolicy[] }> {
+  const report = await sweepExpiredGrants(deps, opts);
+  return { ...report, strays: await sweepStrayPolicies(deps) };
 }

@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { sweepExpiredGrants } from '#core/sweeper.ts';
+import { runSweep } from '#core/sweeper.ts';
 import { iamPort, productionDeps } from '../deps.ts';
 import { log } from '../logger.ts';
 
@@ -7,11 +7,11 @@ const deps = productionDeps({ iam: iamPort() });
 
 /**
  * Lambda entry of the scheduled sweeper (EventBridge, every few minutes): revokes grants still held well
- * after their expiry. A failed revoke is logged and retried on the next run; the function fails the
+ * after their expiry, then removes `jit-*` policies that allow something outside any live grant. A failed revoke is logged and retried on the next run; the function fails the
  * invocation when any revoke failed, so the Errors metric (and its alarm) shows it.
  */
 export const handler = middy(async () => {
-  const report = await sweepExpiredGrants(deps);
+  const report = await runSweep(deps);
   log.info('sweep', { ...report });
   if (report.failed.length > 0) {
     throw new Error(

@@ -3,6 +3,8 @@ import {
   GetRoleCommand,
   IAMClient,
   ListRolePoliciesCommand,
+  ListRolesCommand,
+  ListUsersCommand,
   NoSuchEntityException,
 } from '@aws-sdk/client-iam';
 import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
@@ -100,6 +102,24 @@ describe('SdkIamGrants for sessions', () => {
     expect(id).toBe('AROAEXAMPLE');
     expect(names).toEqual(['a', 'b', 'c']);
     expect(iamMock).toHaveReceivedCommandWith(ListRolePoliciesCommand, { RoleName: 'r', Marker: 'm1' });
+  });
+
+  it('finds the roles matching the target patterns across pages, without listing users when none is a target', async () => {
+    // Prepare
+    const role = (name: string) =>
+      ({ RoleName: name, Arn: `arn:aws:iam::111122223333:role/${name}` }) as never;
+    iamMock
+      .on(ListRolesCommand)
+      .resolvesOnce({ Roles: [role('app-a'), role('admin')], IsTruncated: true, Marker: 'm' })
+      .resolvesOnce({ Roles: [role('app-b')], IsTruncated: false });
+    // Act
+    const found = await new SdkIamGrants(new IAMClient({})).listPrincipals([
+      'arn:aws:iam::111122223333:role/app-*',
+    ]);
+    // Assess
+    expect(found.map((p) => p.name)).toEqual(['app-a', 'app-b']);
+    expect(iamMock).toHaveReceivedCommandTimes(ListRolesCommand, 2);
+    expect(iamMock).not.toHaveReceivedCommand(ListUsersCommand);
   });
 
   it('lets a missing role surface as NoSuchEntity', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SWEEPER, sweepExpiredGrants } from '#core/sweeper.ts';
-import { markRevokeFailed } from '#core/workflow-steps.ts';
+import { SWEEPER, sweepExpiredGrants, sweepStrayPolicies } from '#core/sweeper.ts';
+import { markRevokeFailed, revokeGrant } from '#core/workflow-steps.ts';
 import { throttled } from '../../../local/simulated-iam.ts';
 import { arn, fakeDeps, grantedRequest, validBody } from '../../support/fakes.ts';
 
@@ -44,5 +44,80 @@ describe('sweeper', () => {
     ]);
     expect((await store.get(first))?.status).toBe('GRANTED');
     expect((await store.get(second))?.status).toBe('REVOKED');
+  });
+});
+
+describe('stray jit-* policies', () => {
+  const allow = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:*', Resource: '*' }],
+  });
+  const denyOnly = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],
+  });
+
+  it('removes Allow policies named like grants that no live grant explains, and leaves the rest', async () => {
+    // Prepare
+    const { deps, iam } = fakeDeps();
+    const live = await grantedRequest(deps, validBody());
+    const reader = { type: 'role' as const, name: 'app-reader' };
+    const other = { type: 'role' as const, name: 'app-writer' };
+    await iam.putPolicy(reader, 'jit-handmade', allow); // no such request
+    await iam.putPolicy(other, `jit-${live}`, allow); // a live grant's name, copied onto another role
+    await iam.putPolicy(reader, 'jit-old-deny', denyOnly); // deny-only: never a standing privilege
+    await iam.putPolicy(reader, 'team-policy', allow); // not ours
+    // Act
+    const strays = await sweepStrayPolicies(deps);
+    // Assess
+    expect(strays).toEqual(
+      expect.arrayContaining([
+        {
+          principal: arn.role('app-reader'),
+          policyName: 'jit-handmade',
+          action: 'removed',
+          reason: 'no request with this id',
+        },
+        {
+          principal: arn.role('app-writer'),
+          policyName: `jit-${live}`,
+          action: 'removed',
+          reason: `belongs to ${arn.role('app-reader')}`,
+        },
+        {
+          principal: arn.role('app-reader'),
+          policyName: 'jit-old-deny',
+          action: 'left',
+          reason: 'deny-only, no request',
+        },
+      ]),
+    );
+    expect(strays).toHaveLength(3);
+    expect(Object.keys(iam.policiesOf(arn.role('app-reader'))).sort()).toEqual(
+      [`jit-${live}`, 'jit-old-deny', 'team-policy'].sort(),
+    );
+    expect(iam.policiesOf(arn.role('app-writer'))).toEqual({});
+  });
+
+  it('removes a grant policy that outlived its request, and never touches protected principals', async () => {
+    // Prepare
+    const { deps, iam } = fakeDeps();
+    const id = await grantedRequest(deps, validBody());
+    const doc = iam.policiesOf(arn.role('app-reader'))[`jit-${id}`] ?? '';
+    await revokeGrant(deps, id, 'system:expiry', 'expired');
+    await iam.putPolicy({ type: 'role', name: 'app-reader' }, `jit-${id}`, doc); // re-attached by hand
+    await iam.putPolicy({ type: 'role', name: 'app-broker-grant' }, 'jit-x', allow); // protected principal
+    // Act
+    const strays = await sweepStrayPolicies(deps);
+    // Assess
+    expect(strays).toEqual([
+      {
+        principal: arn.role('app-reader'),
+        policyName: `jit-${id}`,
+        action: 'removed',
+        reason: 'request is REVOKED',
+      },
+    ]);
+    expect(iam.policiesOf(arn.role('app-broker-grant'))).toEqual({ 'jit-x': allow });
   });
 });
