@@ -6,7 +6,7 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { TransitionRefusedError } from '#core/errors.ts';
+import { RetryableAwsError, TransitionRefusedError } from '#core/errors.ts';
 import { HOLDS_GRANT, isLegalTransition } from '#core/lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
 import type { AuditStore, TransitionWrite } from '#core/ports.ts';
@@ -24,13 +24,29 @@ function toEvent(item: Item): AuditEvent {
   return rest as unknown as AuditEvent;
 }
 
+/**
+ * True when DynamoDB refused the write because of its conditions (or a concurrent transaction on the same
+ * item): the request changed under us. A transaction cancelled for throttling or capacity is not a
+ * refusal; it surfaces as RetryableAwsError so the caller (the state machine) retries.
+ */
 function refused(error: unknown): boolean {
-  return (
-    error instanceof TransactionCanceledException ||
-    (error as { name?: string })?.name === 'TransactionCanceledException' ||
-    (error as { name?: string })?.name === 'ConditionalCheckFailedException'
-  );
+  const e = error as { name?: string; CancellationReasons?: { Code?: string }[] };
+  if (e?.name === 'ConditionalCheckFailedException') return true;
+  if (!(error instanceof TransactionCanceledException) && e?.name !== 'TransactionCanceledException')
+    return false;
+  const codes = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+  if (codes.some((c) => c === 'ConditionalCheckFailed' || c === 'TransactionConflict')) return true;
+  if (codes.some((c) => RETRYABLE_CANCELLATIONS.has(c))) {
+    throw new RetryableAwsError(`DynamoDB cancelled the transaction: ${codes.join(', ')} (retryable)`);
+  }
+  return codes.length === 0;
 }
+
+const RETRYABLE_CANCELLATIONS = new Set([
+  'ThrottlingError',
+  'ProvisionedThroughputExceeded',
+  'RequestLimitExceeded',
+]);
 
 /** AuditStore on one DynamoDB table (see table-schema.ts for the item layout). */
 export class DynamoAuditStore implements AuditStore {

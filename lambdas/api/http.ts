@@ -16,6 +16,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   AlreadyVoted: 409,
   ApprovalWindowClosed: 409,
   AlreadyCollected: 410,
+  // AWS throttled us: nothing was written; the caller may simply try again.
+  RetryableAws: 503,
   Conflict: 409,
 };
 
