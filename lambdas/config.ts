@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '#core/errors.ts';
-import { type PolicyConfig, parsePolicyConfig } from '#core/policy-config.ts';
+import { type PolicyConfig, parsePolicyConfig, targetAccount } from '#core/policy-config.ts';
 
 /** File name of the validated policy config that the CDK copies next to each Lambda bundle. */
 export const POLICY_FILE_NAME = 'jit-policy.json';
@@ -12,6 +12,7 @@ export const ENV = {
   stateMachineArn: 'JIT_STATE_MACHINE_ARN',
   policyFile: 'JIT_POLICY_FILE',
   handler: 'JIT_HANDLER',
+  accountId: 'JIT_ACCOUNT_ID',
   slackSigningSecretArn: 'JIT_SLACK_SIGNING_SECRET_ARN',
   slackBotTokenArn: 'JIT_SLACK_BOT_TOKEN_ARN',
   slackApiUrl: 'JIT_SLACK_API_URL',
@@ -48,7 +49,16 @@ let cached: PolicyConfig | undefined;
 export function policyConfig(): PolicyConfig {
   if (!cached) {
     const file = process.env[ENV.policyFile] ?? join(import.meta.dirname, POLICY_FILE_NAME);
-    cached = parsePolicyConfig(JSON.parse(readFileSync(file, 'utf8')));
+    const config = parsePolicyConfig(JSON.parse(readFileSync(file, 'utf8')));
+    // The IAM port writes by name in this account: targets elsewhere would land on same-named local roles.
+    const account = process.env[ENV.accountId];
+    const targets = targetAccount(config);
+    if (account && targets && account !== targets) {
+      throw new ConfigError(
+        `the config's targets are in account ${targets}, but the broker runs in ${account}`,
+      );
+    }
+    cached = config;
   }
   return cached;
 }

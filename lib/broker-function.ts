@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
@@ -81,6 +81,7 @@ export class BrokerFunction extends Construct {
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         [ENV.handler]: props.handler,
+        [ENV.accountId]: Aws.ACCOUNT_ID,
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -49,6 +49,8 @@ export class BrokerStack extends Stack {
   public readonly alarms: readonly Alarm[];
   /** The KMS key that seals STS credentials until collection (grant: Encrypt, API: Decrypt). */
   public readonly credentialsKey: Key;
+  /** The config the functions carry: the validated one plus this stack's own roles as protected. */
+  public readonly bundledPolicy: PolicyConfig;
   /** The validated policy config this stack was built from. */
   public readonly policy: PolicyConfig;
   readonly #policy: PolicyConfig;
@@ -57,8 +59,15 @@ export class BrokerStack extends Stack {
     super(scope, id, props);
     this.#policy = props.policy;
     this.policy = props.policy;
+    // The functions' own copy of the config also protects this stack's roles, so the core refuses them
+    // (case-insensitively, with or without a path) before the IAM Deny below ever has to.
+    const bundled: PolicyConfig = {
+      ...props.policy,
+      protectedPrincipals: [...props.policy.protectedPrincipals, `arn:aws:iam::*:role/${this.stackName}-*`],
+    };
+    this.bundledPolicy = bundled;
     const make = (handler: HandlerName, construct: string) =>
-      new BrokerFunction(this, construct, { handler, policy: props.policy }).bindTable(props.table);
+      new BrokerFunction(this, construct, { handler, policy: bundled }).bindTable(props.table);
 
     const validate = make('validate', 'ValidateFunction');
     const awaitApproval = make('await-approval', 'AwaitApprovalFunction');
@@ -98,7 +107,15 @@ export class BrokerStack extends Stack {
           resources: credentialRoles,
         }),
       );
-      for (const fn of [grant, revoke, api, sweeper]) {
+      // The grant only reads the role id; the revoke paths (revoke, early revoke, sweeper) write the deny.
+      grant.fn.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'ReadCredentialRoles',
+          actions: ['iam:GetRole'],
+          resources: credentialRoles,
+        }),
+      );
+      for (const fn of [revoke, api, sweeper]) {
         fn.fn.addToRolePolicy(
           new PolicyStatement({
             sid: 'SessionDenyOnCredentialRoles',
@@ -144,7 +161,7 @@ export class BrokerStack extends Stack {
 
     if (props.policy.slack) {
       this.slack = new SlackIntegration(this, 'Slack', {
-        policy: props.policy,
+        policy: bundled,
         table: props.table,
         stateMachine: sm,
         cardWriters: [awaitApproval, grant, revoke, api],
@@ -210,7 +227,13 @@ export class BrokerStack extends Stack {
       new PolicyStatement({
         sid: 'NeverTouchBrokerOrProtected',
         effect: Effect.DENY,
-        actions: ['iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:PutUserPolicy', 'iam:DeleteUserPolicy'],
+        actions: [
+          'iam:PutRolePolicy',
+          'iam:DeleteRolePolicy',
+          'iam:PutUserPolicy',
+          'iam:DeleteUserPolicy',
+          'sts:AssumeRole',
+        ],
         resources: [ownRoles, ...this.#policy.protectedPrincipals],
       }),
     );

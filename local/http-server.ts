@@ -69,6 +69,11 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 
 type Handler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
+/** True for a Host header naming this machine's loopback (any port). */
+export function isLoopbackHost(host: string | undefined): boolean {
+  return /^(?:127\.0\.0\.1|localhost|\[::1\])(?::\d+)?$/i.test(host ?? '');
+}
+
 /**
  * `POST /slack/interactions` as API Gateway delivers it to the Slack function: no IAM identity and no
  * local principal header (Slack's signature is the authentication), the body base64-encoded byte for byte.
@@ -115,6 +120,15 @@ export function createLocalServer(
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const method = req.method ?? 'GET';
+      // Only this machine may talk to the broker: a web page that rebinds its DNS name to 127.0.0.1 sends
+      // its own name as Host, and is refused before it can act with a local identity header.
+      if (!isLoopbackHost(req.headers.host)) {
+        return send(
+          res,
+          403,
+          error('Forbidden', 'the local runtime answers requests to 127.0.0.1 or localhost only'),
+        );
+      }
       const local = localRoutes[url.pathname];
       if (local && method === 'GET') return send(res, 200, local());
       if (slack && method === SLACK_ROUTE.method && url.pathname === SLACK_ROUTE.path) {

@@ -137,8 +137,51 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
       if (res !== '*' && !res.startsWith('arn:'))
         push(`${at}.resources[${i}]`, 'must be an ARN pattern or "*"');
     });
+    // Approvers are people behind IAM/STS principals: anything else (a bare "*", a "slack:" id) could
+    // match identities that escape the one-person-one-identity rule of self-approval and quorum.
+    rule.requesters.forEach((p, i) => {
+      if (!CALLER_PATTERN_RE.test(p)) push(`${at}.requesters[${i}]`, CALLER_MESSAGE);
+    });
+    if (rule.approval !== 'auto') {
+      rule.approval.approvers.forEach((p, i) => {
+        if (!CALLER_PATTERN_RE.test(p)) {
+          push(
+            `${at}.approval.approvers[${i}]`,
+            `${CALLER_MESSAGE} (Slack users approve as the principal mapped in slack.users.<id>.approver)`,
+          );
+        }
+      });
+    }
+    // Grants are written by name in the broker's own account: a target must name one concrete account.
+    rule.targets.forEach((t, i) => {
+      if (/^arn:[^:]+:iam::\*:/.test(t)) {
+        push(
+          `${at}.targets[${i}]`,
+          "must name the broker's account (cross-account targets are not supported)",
+        );
+      }
+    });
   });
+  const accounts = new Set(
+    c.rules.flatMap((r) => r.targets).map((t) => /^arn:[^:]+:iam::(\d{12}):/.exec(t)?.[1]),
+  );
+  accounts.delete(undefined);
+  if (accounts.size > 1) {
+    push(
+      'rules',
+      `targets span several accounts (${[...accounts].join(', ')}); the broker grants in its own account only`,
+    );
+  }
   return issues;
+}
+
+/** A caller (requester or approver) pattern: an IAM user/role or STS assumed-role ARN pattern. */
+const CALLER_PATTERN_RE = /^arn:aws[a-z-]*:(?:iam|sts)::(?:\d{12}|\*):(?:user|role|assumed-role)\/.+$/;
+const CALLER_MESSAGE = 'must be an IAM user/role or STS assumed-role ARN pattern';
+
+/** The single account of the config's targets (undefined when there are no targets). */
+export function targetAccount(config: Pick<PolicyConfig, 'rules'>): string | undefined {
+  return config.rules.flatMap((r) => r.targets).map((t) => /^arn:[^:]+:iam::(\d{12}):/.exec(t)?.[1])[0];
 }
 
 /**

@@ -1,12 +1,12 @@
 import * as z from 'zod/mini';
 import type { FieldIssue } from './errors.ts';
-import { hasWildcard, matches } from './patterns.ts';
+import { matches } from './patterns.ts';
 
 /** Slack user ids: `U…`, or `W…` on Enterprise Grid. */
 export const SLACK_USER_RE = /^[UW][A-Z0-9]{2,30}$/;
 /** Channel ids (`C…` public, `G…` private). Ids, not names: an id survives a rename. */
 export const SLACK_CHANNEL_RE = /^[CG][A-Z0-9]{2,30}$/;
-/** A rule's approvers may name a Slack user directly as `slack:<user id>`. */
+/** Prefix of the identity an unmapped Slack user would have (never an approver: patterns are ARNs). */
 export const SLACK_APPROVER_PREFIX = 'slack:';
 /** An IAM or STS principal ARN with no wildcard: the one identity a Slack user decides as. */
 const CONCRETE_PRINCIPAL_RE = /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+$/;
@@ -63,18 +63,8 @@ export function slackConfigIssues(slack: SlackConfig, rules: readonly RuleView[]
       push(`slack.users.${id}.approver`, 'must be one IAM/STS principal ARN without wildcards');
     }
   }
-  rules.forEach((rule, r) => {
-    if (rule.approval === 'auto') return;
-    rule.approval.approvers.forEach((approver, a) => {
-      if (!approver.startsWith(SLACK_APPROVER_PREFIX)) return;
-      const id = approver.slice(SLACK_APPROVER_PREFIX.length);
-      const field = `rules[${r}].approval.approvers[${a}]`;
-      if (!SLACK_USER_RE.test(id) || hasWildcard(id)) push(field, 'must be "slack:" and a Slack user id');
-      else if (slack.users[id]?.approver !== undefined) {
-        push(field, `Slack user ${id} approves as ${slack.users[id]?.approver}; list that principal instead`);
-      }
-    });
-  });
+  // Rule approvers are principal ARN patterns only (policy-config checks them): a Slack user approves as
+  // the principal mapped here, so one person has one identity for self-approval and quorum.
   return issues;
 }
 

@@ -1,4 +1,4 @@
-import { BrokerError, SelfApprovalError } from './errors.ts';
+import { BrokerError, NotApproverError, SelfApprovalError } from './errors.ts';
 import type { Status } from './lifecycle.ts';
 import type { Deps } from './ports.ts';
 import { type DecisionResult, decide } from './requests.ts';
@@ -47,6 +47,11 @@ export async function decideFromSlack(
   });
   try {
     const request = await load(deps, click.requestId);
+    // Only Slack users mapped to an IAM principal decide: an unmapped user has no identity the
+    // one-person rules (self-approval, distinct quorum) can compare.
+    if (!deps.config.slack?.users[click.slackUserId]?.approver) {
+      throw new NotApproverError('this Slack user is not mapped to an approver principal');
+    }
     if (isSlackRequester(deps.config.slack, click.slackUserId, request.requester)) {
       throw new SelfApprovalError('the requester cannot decide on their own request');
     }

@@ -54,13 +54,21 @@ export async function sweepExpiredGrants(deps: Deps, opts: SweepOptions = {}): P
 export interface StrayPolicy {
   readonly principal: string;
   readonly policyName: string;
-  /** `removed`: it allowed something; `left`: deny-only (denying is never a standing privilege). */
-  readonly action: 'removed' | 'left';
+  /**
+   * `removed`: it allowed something; `left`: deny-only (denying is never a standing privilege); `failed`:
+   * it should go but could not (reported, retried next run).
+   */
+  readonly action: 'removed' | 'left' | 'failed';
   readonly reason: string;
 }
 
-/** Statuses in which a policy grant's Allow may legitimately be attached (APPROVED: the put is in flight). */
-const MAY_HOLD_ALLOW = new Set(['APPROVED', 'GRANTED', 'REVOKE_FAILED']);
+/** Statuses in which a policy grant's Allow may legitimately be attached. */
+const MAY_HOLD_ALLOW = new Set(['GRANTED', 'REVOKE_FAILED']);
+/**
+ * APPROVED with the policy already written is a grant in flight, but only for as long as the grant step
+ * can run (retries included); after this, its execution is over and the policy is a leftover.
+ */
+const GRANT_IN_FLIGHT_SECONDS = 3600;
 
 function allowsSomething(document: string | undefined): boolean {
   try {
@@ -72,11 +80,19 @@ function allowsSomething(document: string | undefined): boolean {
 }
 
 /** Why an Allow-bearing `jit-*` policy on `principal` is not part of a live grant; undefined when it is. */
-function strayReason(request: AccessRequest | undefined, principal: PrincipalRef): string | undefined {
+function strayReason(
+  request: AccessRequest | undefined,
+  principal: PrincipalRef,
+  now: Date,
+): string | undefined {
   if (!request) return 'no request with this id';
   const name = request.target.slice(request.target.lastIndexOf('/') + 1);
   if (request.targetType !== principal.type || name !== principal.name) return `belongs to ${request.target}`;
   if (request.kind !== 'policy') return 'credentials grants never attach an Allow';
+  if (request.status === 'APPROVED') {
+    const age = (now.getTime() - Date.parse(request.updatedAt)) / 1000;
+    return age > GRANT_IN_FLIGHT_SECONDS ? `request is APPROVED since ${request.updatedAt}` : undefined;
+  }
   if (!MAY_HOLD_ALLOW.has(request.status)) return `request is ${request.status}`;
   return undefined;
 }
@@ -106,13 +122,24 @@ export async function sweepStrayPolicies(deps: Deps): Promise<StrayPolicy[]> {
           });
         continue;
       }
-      const reason = strayReason(request, principal);
+      const reason = strayReason(request, principal, deps.clock.now());
       if (!reason) continue;
-      await deps.iam.deletePolicy(principal, name);
-      if ((await deps.iam.getPolicy(principal, name)) !== undefined) {
-        throw new VerificationError(`${name} is still attached to ${principal.arn} after delete`);
+      try {
+        await deps.iam.deletePolicy(principal, name);
+        if ((await deps.iam.getPolicy(principal, name)) !== undefined) {
+          throw new VerificationError(`${name} is still attached to ${principal.arn} after delete`);
+        }
+        strays.push({ principal: principal.arn, policyName: name, action: 'removed', reason });
+      } catch (error) {
+        // One stubborn policy must not stop the sweep of the others.
+        const e = error as Error;
+        strays.push({
+          principal: principal.arn,
+          policyName: name,
+          action: 'failed',
+          reason: `${reason}; ${e.name}: ${e.message}`,
+        });
       }
-      strays.push({ principal: principal.arn, policyName: name, action: 'removed', reason });
     }
   }
   return strays;

@@ -256,6 +256,17 @@ export async function compensateGrant(
   requestId: string,
   error: unknown,
 ): Promise<{ status: Status }> {
+  if ((await load(deps, requestId)).status === 'GRANTED') {
+    // The grant was recorded, then the invocation failed (a timeout after the write): the workflow will not
+    // reach its own Revoke, so end the grant now rather than leave it to the IAM expiry and the sweeper.
+    const revoked = await revokeGrant(
+      deps,
+      requestId,
+      SYSTEM.compensation,
+      'the grant step failed after recording GRANTED',
+    );
+    return { status: revoked.status };
+  }
   return withFreshRead(deps, requestId, async (request) => {
     if (request.status === 'GRANT_FAILED') return { status: request.status };
     if (request.status !== 'APPROVED') {

@@ -13,10 +13,9 @@ const deps = productionDeps({ iam: iamPort() });
 export const handler = middy(async () => {
   const report = await runSweep(deps);
   log.info('sweep', { ...report });
-  if (report.failed.length > 0) {
-    throw new Error(
-      `sweeper could not revoke ${report.failed.length} grant(s): ${JSON.stringify(report.failed)}`,
-    );
+  const stuck = [...report.failed, ...report.strays.filter((s) => s.action === 'failed')];
+  if (stuck.length > 0) {
+    throw new Error(`sweeper could not remove ${stuck.length} grant(s)/policies: ${JSON.stringify(stuck)}`);
   }
   return report;
 });

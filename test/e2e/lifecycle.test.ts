@@ -151,3 +151,32 @@ describe('local runtime: request lifecycle on the synthesized state machine', ()
     });
   });
 });
+
+describe('local runtime: loopback only', () => {
+  it('refuses a request whose Host is not this machine (DNS rebinding)', async () => {
+    // Prepare
+    const broker = await startBroker();
+    try {
+      const { request } = await import('node:http');
+      // Act
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = request(
+          `${broker.url}/requests`,
+          { method: 'GET', headers: { host: 'evil.example:80', 'x-jit-principal': DEV('alice') } },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.on('error', reject);
+        req.end();
+      });
+      const ok = await call(broker, DEV('alice'), 'GET', '/requests');
+      // Assess
+      expect(status).toBe(403);
+      expect(ok.status).toBe(200);
+    } finally {
+      await broker.stop();
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isProtected } from '#core/validate-request.ts';
 import { buildBrokerApp } from '../../lib/app.ts';
 import { STATE } from '../../lib/workflow.ts';
 import { arn, testConfig, testConfigInput } from '../support/fakes.ts';
@@ -28,6 +29,7 @@ function statementsOfHandler(t: Template, handler: string): Json[] {
 describe('broker app with a credentials rule', () => {
   let outdir: string;
   let broker: Template;
+  let built: ReturnType<typeof buildBrokerApp>;
 
   beforeAll(() => {
     outdir = mkdtempSync(join(tmpdir(), 'jit-infra-cred-'));
@@ -47,7 +49,7 @@ describe('broker app with a credentials rule', () => {
         },
       ],
     });
-    const built = buildBrokerApp({ policy, nag: true, appProps: { outdir } });
+    built = buildBrokerApp({ policy, nag: true, appProps: { outdir } });
     built.app.synth(); // throws on an unacknowledged cdk-nag finding
     broker = Template.fromStack(built.broker);
   }, 180_000);
@@ -58,11 +60,13 @@ describe('broker app with a credentials rule', () => {
 
   it('lets only the grant function assume the credential roles, with tags and source identity', () => {
     // Act
-    const grant = statementsOfHandler(broker, 'grant').filter((s) =>
-      [s.Action].flat().includes('sts:AssumeRole'),
+    const grant = statementsOfHandler(broker, 'grant').filter(
+      (s) => s.Effect === 'Allow' && [s.Action].flat().includes('sts:AssumeRole'),
     );
     const others = ['api', 'revoke', 'validate', 'await-approval'].flatMap((h) =>
-      statementsOfHandler(broker, h).filter((s) => JSON.stringify(s.Action).includes('sts:')),
+      statementsOfHandler(broker, h).filter(
+        (s) => s.Effect === 'Allow' && JSON.stringify(s.Action).includes('sts:'),
+      ),
     );
     // Assess
     expect(grant).toEqual([
@@ -137,5 +141,33 @@ describe('broker app with a credentials rule', () => {
         expect.objectContaining({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 }),
       ]),
     );
+  });
+
+  it('never lets the broker assume or write its own roles or protected principals, in IAM and in the core', () => {
+    // Prepare
+    const grant = statementsOfHandler(broker, 'grant');
+    const deny = grant.find((s) => s.Sid === 'NeverTouchBrokerOrProtected');
+    const ownRole = 'arn:aws:iam::111122223333:role/JitBroker-GrantFunctionFnServiceRoleABC123';
+    // Act
+    const grantIamOnCredentialRoles = grant
+      .filter((s) => s.Effect === 'Allow' && s.Resource === CRED_ROLES)
+      .flatMap((s) => [s.Action].flat())
+      .filter((a: string) => a.startsWith('iam:'));
+    // Assess
+    expect(deny?.Effect).toBe('Deny');
+    expect(deny?.Action).toEqual(expect.arrayContaining(['iam:PutRolePolicy', 'sts:AssumeRole']));
+    expect(grantIamOnCredentialRoles).toEqual(['iam:GetRole']);
+    expect(isProtected(ownRole, built.broker.bundledPolicy)).toBe(true);
+    expect(isProtected(ownRole.toLowerCase(), built.broker.bundledPolicy)).toBe(true);
+    expect(isProtected(ownRole, built.broker.policy)).toBe(false);
+  });
+
+  it('tells every function its account, so a config for another account fails the cold start', () => {
+    // Act
+    const fns = Object.values<Json>(broker.findResources('AWS::Lambda::Function'));
+    // Assess
+    expect(fns.length).toBeGreaterThanOrEqual(6);
+    for (const fn of fns)
+      expect(fn.Properties.Environment.Variables.JIT_ACCOUNT_ID).toEqual({ Ref: 'AWS::AccountId' });
   });
 });

@@ -68,18 +68,20 @@ describe('policy config: slack section', () => {
     ]);
   });
 
-  it('refuses slack:<id> in a rule for a user who is mapped to a principal (they would count twice)', () => {
+  it('refuses approvers that are not principal ARN patterns (slack:<id>, a bare *), so one person has one identity', () => {
     // Prepare
     const input = testConfigInput({ slack: { users: { U0BOB: { approver: BOB } } } });
     const rule = input.rules[0];
     if (!rule || rule.approval === 'auto') throw new Error('test config changed');
-    rule.approval.approvers = [...rule.approval.approvers, 'slack:U0BOB', 'slack:nope'];
+    rule.approval.approvers = [...rule.approval.approvers, 'slack:U0BOB', '*'];
     // Act
     const issues = issuesOf(input);
     // Assess
+    const message =
+      'must be an IAM user/role or STS assumed-role ARN pattern (Slack users approve as the principal mapped in slack.users.<id>.approver)';
     expect(issues).toEqual([
-      `rules[0].approval.approvers[1]: Slack user U0BOB approves as ${BOB}; list that principal instead`,
-      'rules[0].approval.approvers[2]: must be "slack:" and a Slack user id',
+      `rules[0].approval.approvers[1]: ${message}`,
+      `rules[0].approval.approvers[2]: ${message}`,
     ]);
   });
 

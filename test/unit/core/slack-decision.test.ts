@@ -103,22 +103,19 @@ describe('decideFromSlack', () => {
     expect(workflow.callbacks).toEqual([]);
   });
 
-  it('accepts a Slack user listed directly in the rule’s approvers as slack:<id>', async () => {
-    // Prepare
+  it('refuses an unmapped Slack user even where an (invalid) rule pattern would match their slack: identity', async () => {
+    // Prepare: a config smuggled past validation with a catch-all approver pattern.
     const config = testConfig({ slack: SLACK });
     const rule = config.rules[0];
     if (!rule || rule.approval === 'auto') throw new Error('test config changed');
-    const withDave = {
-      ...config,
-      rules: [{ ...rule, approval: { ...rule.approval, approvers: ['slack:U0DAVE'] } }],
-    };
-    const { deps, workflow } = fakeDeps(withDave);
+    const catchAll = { ...config, rules: [{ ...rule, approval: { ...rule.approval, approvers: ['*'] } }] };
+    const { deps, workflow } = fakeDeps(catchAll);
     const id = await pendingRequest(deps);
     // Act
     const outcome = await decideFromSlack(deps, approve('U0DAVE', id));
     // Assess
-    expect(outcome).toMatchObject({ ok: true, actor: 'slack:U0DAVE', result: { status: 'APPROVED' } });
-    expect(workflow.callbacks).toHaveLength(1);
+    expect(outcome).toMatchObject({ ok: false, refusal: 'NotApprover' });
+    expect(workflow.callbacks).toEqual([]);
   });
 
   it('with a quorum of 2, the same user clicking twice counts once and the request stays pending', async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SWEEPER, sweepExpiredGrants, sweepStrayPolicies } from '#core/sweeper.ts';
 import { markRevokeFailed, revokeGrant } from '#core/workflow-steps.ts';
 import { throttled } from '../../../local/simulated-iam.ts';
-import { arn, fakeDeps, grantedRequest, validBody } from '../../support/fakes.ts';
+import { approvedRequest, arn, fakeDeps, grantedRequest, validBody } from '../../support/fakes.ts';
 
 describe('sweeper', () => {
   it('revokes grants still held after the grace period and leaves younger ones to the workflow', async () => {
@@ -119,5 +119,53 @@ describe('stray jit-* policies', () => {
       },
     ]);
     expect(iam.policiesOf(arn.role('app-broker-grant'))).toEqual({ 'jit-x': allow });
+  });
+});
+
+describe('stray sweep edge cases', () => {
+  const allow = JSON.stringify({
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }],
+  });
+
+  it('treats the policy of a request stuck in APPROVED as in flight for an hour, then as a leftover', async () => {
+    // Prepare: the policy was written, then the grant's execution died (request stays APPROVED).
+    const { deps, iam, clock } = fakeDeps();
+    const id = await approvedRequest(deps);
+    await iam.putPolicy({ type: 'role', name: 'app-reader' }, `jit-${id}`, allow);
+    // Act
+    const soon = await sweepStrayPolicies(deps);
+    clock.advance(3601);
+    const later = await sweepStrayPolicies(deps);
+    // Assess
+    expect(soon).toEqual([]);
+    expect(later).toEqual([expect.objectContaining({ policyName: `jit-${id}`, action: 'removed' })]);
+  });
+
+  it('reports a policy it cannot remove and goes on with the others', async () => {
+    // Prepare
+    const { deps, iam } = fakeDeps();
+    await iam.putPolicy({ type: 'role', name: 'app-a' }, 'jit-stuck', allow);
+    await iam.putPolicy({ type: 'role', name: 'app-b' }, 'jit-loose', allow);
+    iam.inject({
+      op: 'delete',
+      times: Number.POSITIVE_INFINITY,
+      policyName: (n) => n === 'jit-stuck',
+      error: () => Object.assign(new Error('not allowed'), { name: 'AccessDenied' }),
+    });
+    // Act
+    const strays = await sweepStrayPolicies(deps);
+    // Assess
+    expect(strays).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          policyName: 'jit-stuck',
+          action: 'failed',
+          reason: expect.stringContaining('AccessDenied'),
+        }),
+        expect.objectContaining({ policyName: 'jit-loose', action: 'removed' }),
+      ]),
+    );
+    expect(iam.policiesOf(arn.role('app-b'))).toEqual({});
   });
 });
