@@ -3,10 +3,13 @@
  * finds requests that still hold a grant some time after their expiry — the workflow's revoke failed
  * (REVOKE_FAILED) or never ran — and revokes them with the same idempotent, verified revoke.
  */
+
+import { removeSessionDeny, type StoredSession } from './credentials.ts';
 import { BrokerError, VerificationError } from './errors.ts';
 import type { AccessRequest } from './model.ts';
-import { isoSeconds, POLICY_PREFIX } from './policy.ts';
+import { isoSeconds, POLICY_PREFIX, policyName } from './policy.ts';
 import type { Deps, PrincipalRef } from './ports.ts';
+import { ROLE_CHAINING_MAX_SECONDS } from './sessions.ts';
 import { isProtected } from './validate-request.ts';
 import { revokeGrant } from './workflow-steps.ts';
 
@@ -97,6 +100,51 @@ function strayReason(
   return undefined;
 }
 
+/** After this long past the last possible session expiry, a session deny is certainly no longer needed. */
+const SESSION_DENY_GRACE_SECONDS = 300;
+
+/**
+ * A credentials request's session deny whose sessions have all expired but is still attached — the
+ * workflow's cleanup step failed, or a failed grant's compensation left it — is removed (with the
+ * `SESSION_DENY_REMOVED` note where the lifecycle allows one). Undefined when there is nothing to do.
+ */
+async function removeExpiredSessionDeny(
+  deps: Deps,
+  request: AccessRequest,
+  principal: PrincipalRef & { readonly arn: string },
+  name: string,
+): Promise<Pick<StrayPolicy, 'action' | 'reason'> | undefined> {
+  if (request.kind !== 'credentials' || name !== policyName(request.id) || principal.type !== 'role')
+    return undefined;
+  if (principal.name !== request.target.slice(request.target.lastIndexOf('/') + 1)) return undefined;
+  const now = deps.clock.now().getTime();
+  const deny = (request.session as StoredSession | undefined)?.deny;
+  try {
+    if (request.status === 'REVOKED' && deny && !deny.removedAt) {
+      if (now < Date.parse(deny.removeAfter) + SESSION_DENY_GRACE_SECONDS * 1000) return undefined;
+      await removeSessionDeny(deps, request.id);
+      return {
+        action: 'removed',
+        reason: 'session deny past its credentials expiry (cleanup step did not run)',
+      };
+    }
+    if (request.status === 'GRANT_FAILED') {
+      const safeAfter =
+        Date.parse(request.updatedAt) + (ROLE_CHAINING_MAX_SECONDS + SESSION_DENY_GRACE_SECONDS) * 1000;
+      if (now < safeAfter) return undefined;
+      await deps.iam.deletePolicy(principal, name);
+      if ((await deps.iam.getPolicy(principal, name)) !== undefined) {
+        throw new VerificationError(`${name} is still attached to ${principal.arn} after delete`);
+      }
+      return { action: 'removed', reason: 'session deny of a failed grant, past any session it could end' };
+    }
+  } catch (error) {
+    const e = error as Error;
+    return { action: 'failed', reason: `session deny cleanup: ${e.name}: ${e.message}` };
+  }
+  return undefined;
+}
+
 /**
  * The second half of the sweep: every `jit-*` inline policy on the config's target principals that allows
  * something and is not the policy of a live grant of a known request on that very principal — written by
@@ -113,13 +161,17 @@ export async function sweepStrayPolicies(deps: Deps): Promise<StrayPolicy[]> {
       const document = await deps.iam.getPolicy(principal, name);
       const request = await deps.store.get(name.slice(POLICY_PREFIX.length));
       if (!allowsSomething(document)) {
-        if (!request)
+        if (!request) {
           strays.push({
             principal: principal.arn,
             policyName: name,
             action: 'left',
             reason: 'deny-only, no request',
           });
+        } else {
+          const done = await removeExpiredSessionDeny(deps, request, principal, name);
+          if (done) strays.push({ principal: principal.arn, policyName: name, ...done });
+        }
         continue;
       }
       const reason = strayReason(request, principal, deps.clock.now());
