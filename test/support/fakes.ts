@@ -212,3 +212,20 @@ export async function grantedRequest(deps: Deps, body?: Record<string, unknown>)
   await grantStep(deps, id);
   return id;
 }
+
+/** A credentials rule (STS sessions on `jit-release-*` roles, auto-approved) for credentials tests. */
+export const CREDENTIALS_RULE = {
+  id: 'release',
+  kind: 'credentials' as const,
+  requesters: [arn.assumed('Developer', '*')],
+  targets: [arn.role('jit-release-*')],
+  actions: ['s3:PutObject', 's3:GetObject'],
+  resources: ['arn:aws:s3:::release/*'],
+  maxDurationSeconds: 3600,
+  approval: 'auto' as const,
+};
+
+/** The test config plus {@link CREDENTIALS_RULE}. */
+export function credentialsConfig(): PolicyConfig {
+  return testConfig({ rules: [...testConfigInput().rules, CREDENTIALS_RULE] });
+}

@@ -3,30 +3,12 @@ import { removeSessionDeny } from '#core/credentials.ts';
 import { submitRequest } from '#core/requests.ts';
 import { OLDER_SESSIONS_POLICY } from '#core/sessions.ts';
 import { grantStep, revokeGrant, validateStep } from '#core/workflow-steps.ts';
-import { ALICE, arn, fakeDeps, testConfig, testConfigInput } from '../../support/fakes.ts';
+import { ALICE, arn, credentialsConfig, fakeDeps } from '../../support/fakes.ts';
 
 const ROLE = 'jit-release-prod';
 
 function setup() {
-  const base = testConfigInput();
-  const env = fakeDeps(
-    testConfig({
-      rules: [
-        ...base.rules,
-        {
-          id: 'release',
-          kind: 'credentials',
-          requesters: [arn.assumed('Developer', '*')],
-          targets: [arn.role('jit-release-*')],
-          actions: ['s3:PutObject'],
-          resources: ['arn:aws:s3:::release/*'],
-          maxDurationSeconds: 3600,
-          approval: 'auto',
-        },
-      ],
-    }),
-  );
-  return env;
+  return fakeDeps(credentialsConfig());
 }
 
 async function granted(env: ReturnType<typeof setup>) {

@@ -12,23 +12,18 @@ import {
 } from '#core/sessions.ts';
 import { validateRequest } from '#core/validate-request.ts';
 import { grantStep, revokeGrant, validateStep } from '#core/workflow-steps.ts';
-import { ALICE, arn, BOB, fakeDeps, testConfig } from '../../support/fakes.ts';
+import {
+  ALICE,
+  arn,
+  BOB,
+  CREDENTIALS_RULE,
+  credentialsConfig,
+  fakeDeps,
+  testConfig,
+} from '../../support/fakes.ts';
 
-const credentialsRule = {
-  id: 'release',
-  kind: 'credentials' as const,
-  requesters: [arn.assumed('Developer', '*')],
-  targets: [arn.role('jit-release-*')],
-  actions: ['s3:PutObject', 's3:GetObject'],
-  resources: ['arn:aws:s3:::release/*'],
-  maxDurationSeconds: 3600,
-  approval: 'auto' as const,
-};
-
-function config() {
-  const base = testConfig();
-  return testConfig({ rules: [...base.rules, credentialsRule] });
-}
+const credentialsRule = CREDENTIALS_RULE;
+const config = credentialsConfig;
 
 function body(overrides: Record<string, unknown> = {}) {
   return {

@@ -2,29 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { submitRequest } from '#core/requests.ts';
 import { sweepStrayPolicies } from '#core/sweeper.ts';
 import { compensateGrant, grantStep, revokeGrant, validateStep } from '#core/workflow-steps.ts';
-import { ALICE, arn, fakeDeps, testConfig, testConfigInput } from '../../support/fakes.ts';
+import { ALICE, arn, credentialsConfig, fakeDeps } from '../../support/fakes.ts';
 
 const ROLE = 'jit-release-prod';
 
 function setup() {
-  const base = testConfigInput();
-  return fakeDeps(
-    testConfig({
-      rules: [
-        ...base.rules,
-        {
-          id: 'release',
-          kind: 'credentials',
-          requesters: [arn.assumed('Developer', '*')],
-          targets: [arn.role('jit-release-*')],
-          actions: ['s3:PutObject'],
-          resources: ['arn:aws:s3:::release/*'],
-          maxDurationSeconds: 3600,
-          approval: 'auto',
-        },
-      ],
-    }),
-  );
+  return fakeDeps(credentialsConfig());
 }
 
 async function approved(env: ReturnType<typeof setup>) {
