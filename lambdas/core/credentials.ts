@@ -3,13 +3,7 @@
  * the same expiry condition as an inline grant, collected once by the requester, and ended at revoke by a
  * deny policy aimed at exactly that session (`aws:userid`), which is removed once the credentials expired.
  */
-import {
-  ConflictError,
-  ForbiddenError,
-  GoneError,
-  TransitionRefusedError,
-  VerificationError,
-} from './errors.ts';
+import { ConflictError, ForbiddenError, GoneError, TransitionRefusedError } from './errors.ts';
 import type { AccessRequest, IssuedSession } from './model.ts';
 import { buildGrantPolicy, isoSeconds, POLICY_PREFIX, policyName } from './policy.ts';
 import type { Deps, PrincipalRef, SessionCredentials } from './ports.ts';
@@ -26,6 +20,7 @@ import {
   stsDurationSeconds,
 } from './sessions.ts';
 import { load, move, withFreshRead } from './transition.ts';
+import { deleteVerified, putVerified } from './verified-iam.ts';
 
 /** The session-deny policy a revoked credentials grant left on the role, and when it may go. */
 export interface SessionDeny {
@@ -44,14 +39,6 @@ export type StoredSession = IssuedSession & { readonly deny?: SessionDeny };
 
 function role(request: Pick<AccessRequest, 'target'>): PrincipalRef {
   return { type: 'role', name: request.target.slice(request.target.lastIndexOf('/') + 1) };
-}
-
-function sameJson(a: string | undefined, b: string): boolean {
-  try {
-    return a !== undefined && JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -122,10 +109,7 @@ export async function denySession(deps: Deps, request: AccessRequest): Promise<S
   const own = policyName(request.id);
   const document = JSON.stringify(sessionDenyPolicy(roleId, name));
   try {
-    await deps.iam.putPolicy(target, own, document);
-    if (!sameJson(await deps.iam.getPolicy(target, own), document)) {
-      throw new VerificationError(`read-back of the session deny ${own} on ${request.target} does not match`);
-    }
+    await putVerified(deps.iam, target, own, document, request.target);
     return { policyName: own, method: 'session', removeAfter: isoSeconds(new Date(credentialsEnd + 1000)) };
   } catch (error) {
     if (!isLimitExceeded(error)) throw error;
@@ -133,16 +117,13 @@ export async function denySession(deps: Deps, request: AccessRequest): Promise<S
   const before = isoSeconds(new Date(now.getTime() + 1000));
   const fallback = JSON.stringify(olderSessionsDenyPolicy(roleId, before));
   try {
-    await deps.iam.putPolicy(target, OLDER_SESSIONS_POLICY, fallback);
+    await putVerified(deps.iam, target, OLDER_SESSIONS_POLICY, fallback, request.target);
   } catch (error) {
     if (!isLimitExceeded(error)) throw error;
     // Still no room: the fallback subsumes every earlier JIT session deny on the role (all those
     // sessions were issued before `before`), so those make room for it.
     for (const name of await subsumedSessionDenies(deps, target)) await deps.iam.deletePolicy(target, name);
-    await deps.iam.putPolicy(target, OLDER_SESSIONS_POLICY, fallback);
-  }
-  if (!sameJson(await deps.iam.getPolicy(target, OLDER_SESSIONS_POLICY), fallback)) {
-    throw new VerificationError(`read-back of ${OLDER_SESSIONS_POLICY} on ${request.target} does not match`);
+    await putVerified(deps.iam, target, OLDER_SESSIONS_POLICY, fallback, request.target);
   }
   // Every JIT session issued before `before` has expired one role-chaining maximum later.
   const removeAfter = isoSeconds(new Date(Date.parse(before) + ROLE_CHAINING_MAX_SECONDS * 1000 + 1000));
@@ -185,12 +166,7 @@ export async function removeSessionDeny(deps: Deps, requestId: string): Promise<
       // A later revoke moved the bound: that grant removes it when its own sessions are over.
       removed = bound?.Statement[0]?.Condition.DateLessThan['aws:TokenIssueTime'] === deny.before;
     }
-    if (removed) {
-      await deps.iam.deletePolicy(target, deny.policyName);
-      if ((await deps.iam.getPolicy(target, deny.policyName)) !== undefined) {
-        throw new VerificationError(`${deny.policyName} is still attached to ${request.target} after delete`);
-      }
-    }
+    if (removed) await deleteVerified(deps.iam, target, deny.policyName, request.target);
     const at = deps.clock.now().toISOString();
     await move(
       deps,

@@ -5,12 +5,13 @@
  */
 
 import { removeSessionDeny, type StoredSession } from './credentials.ts';
-import { BrokerError, VerificationError } from './errors.ts';
+import { BrokerError } from './errors.ts';
 import type { AccessRequest } from './model.ts';
 import { isoSeconds, POLICY_PREFIX, policyName } from './policy.ts';
 import type { Deps, PrincipalRef } from './ports.ts';
 import { ROLE_CHAINING_MAX_SECONDS } from './sessions.ts';
 import { isProtected } from './validate-request.ts';
+import { deleteVerified } from './verified-iam.ts';
 import { revokeGrant } from './workflow-steps.ts';
 
 /** Actor of the sweeper's events. */
@@ -132,10 +133,7 @@ async function removeExpiredSessionDeny(
       const safeAfter =
         Date.parse(request.updatedAt) + (ROLE_CHAINING_MAX_SECONDS + SESSION_DENY_GRACE_SECONDS) * 1000;
       if (now < safeAfter) return undefined;
-      await deps.iam.deletePolicy(principal, name);
-      if ((await deps.iam.getPolicy(principal, name)) !== undefined) {
-        throw new VerificationError(`${name} is still attached to ${principal.arn} after delete`);
-      }
+      await deleteVerified(deps.iam, principal, name, principal.arn);
       return { action: 'removed', reason: 'session deny of a failed grant, past any session it could end' };
     }
   } catch (error) {
@@ -177,10 +175,7 @@ export async function sweepStrayPolicies(deps: Deps): Promise<StrayPolicy[]> {
       const reason = strayReason(request, principal, deps.clock.now());
       if (!reason) continue;
       try {
-        await deps.iam.deletePolicy(principal, name);
-        if ((await deps.iam.getPolicy(principal, name)) !== undefined) {
-          throw new VerificationError(`${name} is still attached to ${principal.arn} after delete`);
-        }
+        await deleteVerified(deps.iam, principal, name, principal.arn);
         strays.push({ principal: principal.arn, policyName: name, action: 'removed', reason });
       } catch (error) {
         // One stubborn policy must not stop the sweep of the others.

@@ -1,5 +1,5 @@
 import { denySession, grantCredentials, type StoredSession } from './credentials.ts';
-import { BrokerError, ConflictError, ForbiddenError, NotEligibleError, VerificationError } from './errors.ts';
+import { BrokerError, ConflictError, ForbiddenError, NotEligibleError } from './errors.ts';
 import { HOLDS_GRANT, type Status } from './lifecycle.ts';
 import type { AccessRequest } from './model.ts';
 import { buildGrantPolicy, isoSeconds, policyName } from './policy.ts';
@@ -8,6 +8,7 @@ import { isApprover, ruleOf } from './requests.ts';
 import { sessionUserId } from './sessions.ts';
 import { load, move, withFreshRead } from './transition.ts';
 import { isProtected, validateRequest } from './validate-request.ts';
+import { deleteVerified, putVerified } from './verified-iam.ts';
 
 /** Actor names of the broker's own steps in the audit log. */
 export const SYSTEM = {
@@ -122,15 +123,6 @@ export async function expireApprovalStep(deps: Deps, requestId: string): Promise
   });
 }
 
-/** Parses an IAM policy JSON text and re-serializes it canonically for comparison. */
-function sameDocument(a: string, b: string): boolean {
-  try {
-    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Grant step: writes `jit-<id>` onto the target with the IAM-level expiry, reads it back, and records
  * GRANTED with expiresAt. A retried invoke of an already granted request returns the same expiry.
@@ -151,11 +143,7 @@ export async function grantStep(
   const name = policyName(requestId);
   const document = JSON.stringify(buildGrantPolicy(request.permissions, expiresAt));
   const principal = principalOf(request);
-  await deps.iam.putPolicy(principal, name, document);
-  const stored = await deps.iam.getPolicy(principal, name);
-  if (stored === undefined || !sameDocument(stored, document)) {
-    throw new VerificationError(`read-back of ${name} on ${request.target} does not match what was written`);
-  }
+  await putVerified(deps.iam, principal, name, document, request.target);
   await move(
     deps,
     request,
@@ -170,11 +158,7 @@ export async function grantStep(
 /** Deletes the request's policy (NoSuchEntity = done) and proves it is gone by reading it back. */
 async function removeGrant(deps: Deps, request: AccessRequest): Promise<string> {
   const name = policyName(request.id);
-  const principal = principalOf(request);
-  await deps.iam.deletePolicy(principal, name);
-  if ((await deps.iam.getPolicy(principal, name)) !== undefined) {
-    throw new VerificationError(`${name} is still attached to ${request.target} after delete`);
-  }
+  await deleteVerified(deps.iam, principalOf(request), name, request.target);
   return name;
 }
 
