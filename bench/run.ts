@@ -13,14 +13,9 @@ import { buildBrokerApp } from '../lib/app.ts';
 import { loadPolicyConfigFile } from '../lib/policy-file.ts';
 import { LOCAL_AWS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { startLocalBroker } from '../local/runtime.ts';
+import { median } from './stats.ts';
 
 const RESULTS = join(import.meta.dirname, 'results');
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
 
 function dirSize(dir: string, match: (f: string) => boolean): number {
   return readdirSync(dir)

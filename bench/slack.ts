@@ -28,6 +28,7 @@ import { createAuditTable } from '../local/create-table.ts';
 import { LOCAL_AWS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { LOCAL_SLACK_BOT_TOKEN, startFakeSlack } from '../local/fake-slack.ts';
 import { clickBody, signedHeaders } from '../local/slack-click.ts';
+import { median } from './stats.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const ENTRY = join(ROOT, 'lambdas', 'slack', 'index.ts');
@@ -58,12 +59,6 @@ const POLICY = parsePolicyConfig({
   ],
   slack: { defaultChannel: 'C0BENCH', users: { U0BENCH: { approver: APPROVER } } },
 });
-
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
 
 const round = (n: number) => Math.round(n * 10) / 10;
 

@@ -164,18 +164,20 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     };
     const steps = createStepHandlers(deps);
     const slackHandler = slack?.handler(deps, store);
+    const api = createApiHandler(deps);
+    const sweep = () => runSweep(deps, { graceSeconds: opts.sweepGraceSeconds ?? 10 });
     handlers = {
       validate: steps.validate,
       'await-approval': steps.awaitApproval,
       grant: steps.grant,
       revoke: steps.revoke,
-      api: createApiHandler(deps),
+      api,
       slack: slackHandler ?? slackNotConfigured,
       // The sweeper runs on its own timer here (see below), not from the state machine.
-      sweeper: () => runSweep(deps, { graceSeconds: opts.sweepGraceSeconds ?? 10 }),
+      sweeper: sweep,
     } as Record<HandlerName, LocalHandler>;
     server = createLocalServer(
-      createApiHandler(deps),
+      api,
       {
         '/_local/health': () => ({ ok: true, table: tableName }),
         '/_local/iam': () => ({ principals: iam.snapshot(), sessions: sts.live() }),
@@ -185,7 +187,6 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     );
     const port = await listen(server, opts.port ?? 8787);
     const running = server;
-    const sweep = handlers.sweeper as () => ReturnType<typeof runSweep>;
     const sweeper = opts.sweepIntervalMs
       ? setInterval(() => {
           sweep().then(

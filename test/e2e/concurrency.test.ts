@@ -1,17 +1,10 @@
-import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '#core/audit-chain.ts';
+import { median } from '../../bench/stats.ts';
 import type { LocalBroker } from '../../local/runtime.ts';
 import { arn, DEV, startBroker, submit, waitForStatus } from './harness.ts';
 
 const N = 50;
-
-/** Median of a non-empty list. */
-function median(values: readonly number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
-}
 
 describe('local runtime: concurrency', () => {
   let broker: LocalBroker;
@@ -60,6 +53,5 @@ describe('local runtime: concurrency', () => {
     expect(Math.min(...lags)).toBeGreaterThanOrEqual(0);
     const figures = { requests: N, revokeLagMs: { median: median(lags), max: Math.max(...lags) } };
     console.info(`[measure] ${JSON.stringify(figures)}`);
-    if (process.env.JIT_MEASURE_FILE) writeFileSync(process.env.JIT_MEASURE_FILE, JSON.stringify(figures));
   });
 });
