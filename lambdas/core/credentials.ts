@@ -7,6 +7,7 @@ import { ConflictError, ForbiddenError, GoneError, TransitionRefusedError } from
 import type { AccessRequest, IssuedSession } from './model.ts';
 import { buildGrantPolicy, isoSeconds, POLICY_PREFIX, policyName } from './policy.ts';
 import type { Deps, PrincipalRef, SessionCredentials } from './ports.ts';
+import { principalOf } from './principals.ts';
 import {
   OLDER_SESSIONS_POLICY,
   olderSessionsDenyPolicy,
@@ -37,8 +38,9 @@ export interface SessionDeny {
 /** The session of a credentials request as stored, with its deny once revoked. */
 export type StoredSession = IssuedSession & { readonly deny?: SessionDeny };
 
+/** Credentials targets are always roles (validation refuses users). */
 function role(request: Pick<AccessRequest, 'target'>): PrincipalRef {
-  return { type: 'role', name: request.target.slice(request.target.lastIndexOf('/') + 1) };
+  return principalOf({ target: request.target, targetType: 'role' });
 }
 
 /**

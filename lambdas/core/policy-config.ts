@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { ConfigError, type FieldIssue } from './errors.ts';
 import { hasWildcard, overlaps } from './patterns.ts';
+import { accountOf } from './principals.ts';
 import { parseWith } from './schema.ts';
 import { ROLE_CHAINING_MAX_SECONDS } from './sessions.ts';
 import { slackConfigIssues, slackConfigSchema } from './slack-config.ts';
@@ -162,9 +163,7 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
       }
     });
   });
-  const accounts = new Set(
-    c.rules.flatMap((r) => r.targets).map((t) => /^arn:[^:]+:iam::(\d{12}):/.exec(t)?.[1]),
-  );
+  const accounts = new Set(c.rules.flatMap((r) => r.targets).map(accountOf));
   accounts.delete(undefined);
   if (accounts.size > 1) {
     push(
@@ -181,7 +180,7 @@ const CALLER_MESSAGE = 'must be an IAM user/role or STS assumed-role ARN pattern
 
 /** The single account of the config's targets (undefined when there are no targets). */
 export function targetAccount(config: Pick<PolicyConfig, 'rules'>): string | undefined {
-  return config.rules.flatMap((r) => r.targets).map((t) => /^arn:[^:]+:iam::(\d{12}):/.exec(t)?.[1])[0];
+  return config.rules.flatMap((r) => r.targets).map(accountOf)[0];
 }
 
 /**

@@ -9,6 +9,7 @@ import { BrokerError } from './errors.ts';
 import type { AccessRequest } from './model.ts';
 import { isoSeconds, POLICY_PREFIX, policyName } from './policy.ts';
 import type { Deps, PrincipalRef } from './ports.ts';
+import { isTargetOf } from './principals.ts';
 import { ROLE_CHAINING_MAX_SECONDS } from './sessions.ts';
 import { isProtected } from './validate-request.ts';
 import { deleteVerified } from './verified-iam.ts';
@@ -90,8 +91,7 @@ function strayReason(
   now: Date,
 ): string | undefined {
   if (!request) return 'no request with this id';
-  const name = request.target.slice(request.target.lastIndexOf('/') + 1);
-  if (request.targetType !== principal.type || name !== principal.name) return `belongs to ${request.target}`;
+  if (!isTargetOf(request, principal)) return `belongs to ${request.target}`;
   if (request.kind !== 'policy') return 'credentials grants never attach an Allow';
   if (request.status === 'APPROVED') {
     const age = (now.getTime() - Date.parse(request.updatedAt)) / 1000;
@@ -115,9 +115,9 @@ async function removeExpiredSessionDeny(
   principal: PrincipalRef & { readonly arn: string },
   name: string,
 ): Promise<Pick<StrayPolicy, 'action' | 'reason'> | undefined> {
-  if (request.kind !== 'credentials' || name !== policyName(request.id) || principal.type !== 'role')
+  if (request.kind !== 'credentials' || name !== policyName(request.id) || !isTargetOf(request, principal)) {
     return undefined;
-  if (principal.name !== request.target.slice(request.target.lastIndexOf('/') + 1)) return undefined;
+  }
   const now = deps.clock.now().getTime();
   const deny = (request.session as StoredSession | undefined)?.deny;
   try {

@@ -3,7 +3,8 @@ import { BrokerError, ConflictError, ForbiddenError, NotEligibleError } from './
 import { HOLDS_GRANT, type Status } from './lifecycle.ts';
 import type { AccessRequest } from './model.ts';
 import { buildGrantPolicy, isoSeconds, policyName } from './policy.ts';
-import type { Deps, PrincipalRef } from './ports.ts';
+import type { Deps } from './ports.ts';
+import { principalOf } from './principals.ts';
 import { isApprover, ruleOf } from './requests.ts';
 import { sessionUserId } from './sessions.ts';
 import { load, move, withFreshRead } from './transition.ts';
@@ -22,12 +23,6 @@ export const SYSTEM = {
 
 /** What the Validate step tells the state machine's first Choice. */
 export type ValidateOutcome = 'APPROVAL_REQUIRED' | 'AUTO_APPROVED' | 'REJECTED' | 'CLOSED';
-
-/** The inline policy's home: role or user name from the target ARN. */
-export function principalOf(request: Pick<AccessRequest, 'target' | 'targetType'>): PrincipalRef {
-  const name = request.target.slice(request.target.lastIndexOf('/') + 1);
-  return { type: request.targetType, name };
-}
 
 /**
  * Validate step: re-checks the stored request against the config in force now (it may have changed since

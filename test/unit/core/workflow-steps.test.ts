@@ -3,6 +3,7 @@ import { verifyChain } from '#core/audit-chain.ts';
 import { ConflictError, ForbiddenError, NotEligibleError, VerificationError } from '#core/errors.ts';
 import type { PolicyDocument } from '#core/policy.ts';
 import { parsePolicyConfig } from '#core/policy-config.ts';
+import { principalOf } from '#core/principals.ts';
 import { decide, submitRequest } from '#core/requests.ts';
 import {
   awaitApprovalStep,
@@ -10,7 +11,6 @@ import {
   expireApprovalStep,
   grantStep,
   markRevokeFailed,
-  principalOf,
   revokeEarly,
   revokeGrant,
   SYSTEM,
