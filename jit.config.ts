@@ -19,6 +19,15 @@ export default defineConfig({
   globalDenyActions: ['kms:ScheduleKeyDeletion', 'cloudtrail:*'],
   // Principals the broker must never modify, whatever a rule says (its own roles are always protected).
   protectedPrincipals: [`arn:aws:iam::${ACCOUNT}:role/OrganizationAccountAccessRole`],
+  // Who is one person, when the last segment of the ARN (the session or user name) does not say so: every
+  // principal matching a person's patterns is that person for self-approval and quorum. Alice requests as
+  // `alice` and approves as `alice-sre`: she can never approve her own request, nor count twice.
+  people: {
+    alice: [
+      `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Developer_*/alice`,
+      `arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SRE_*/alice-sre`,
+    ],
+  },
   rules: [
     {
       // Read access to the app's data bucket and tables, approved by one on-call SRE.

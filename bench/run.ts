@@ -13,7 +13,9 @@ import { buildBrokerApp } from '../lib/app.ts';
 import { loadPolicyConfigFile } from '../lib/policy-file.ts';
 import { LOCAL_AWS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
 import { startLocalBroker } from '../local/runtime.ts';
+import { concurrencyFigures } from './concurrent.ts';
 import { median } from './stats.ts';
+import { transitionFigures } from './transitions.ts';
 
 const RESULTS = join(import.meta.dirname, 'results');
 
@@ -137,19 +139,104 @@ async function localFigures(lifecycles: number, burst: number) {
   }
 }
 
+/** Which parts run: all by default; `BENCH_PARTS=transitions,concurrency` while developing. */
+const PARTS = (process.env.BENCH_PARTS ?? 'synth,local,slack,transitions,concurrency').split(',');
+const part = (name: string) => PARTS.includes(name);
+const envInt = (name: string, fallback: number) => {
+  const v = Number(process.env[name]);
+  return Number.isInteger(v) && v > 0 ? v : fallback;
+};
+/** Sizes of the concurrency part (smaller while developing: BENCH_CONCURRENT=100 BENCH_BASELINE=10). */
+const CONCURRENCY = {
+  large: envInt('BENCH_CONCURRENT', 1000),
+  baseline: envInt('BENCH_BASELINE', 50),
+  durationSeconds: envInt('BENCH_DURATION_SECONDS', 5),
+  clientConcurrency: envInt('BENCH_CLIENT_CONCURRENCY', 200),
+};
+
+type Transitions = Awaited<ReturnType<typeof transitionFigures>>;
+type Concurrency = Awaited<ReturnType<typeof concurrencyFigures>>;
+
+/** The state-transition and concurrency parts, on one DynamoDB Local (each broker has its own table). */
+async function lifecycleFigures() {
+  if (!part('transitions') && !part('concurrency')) return {};
+  const ddb = await startDynamoDbLocal();
+  try {
+    const transitions = part('transitions') ? await transitionFigures(ddb.endpoint) : undefined;
+    const concurrency = part('concurrency') ? await concurrencyFigures(ddb.endpoint, CONCURRENCY) : undefined;
+    return { transitions, concurrency };
+  } finally {
+    await ddb.stop();
+  }
+}
+
+function transitionsMd(t: Transitions): string[] {
+  const rows = t.paths.map((p) => {
+    const run = p.run
+      ? `${p.run.transitions}${p.run.retries ? ` (${p.run.retries} retries)` : ''}${p.run.sameStatesAsStatic ? '' : ' ≠ static'}`
+      : 'not run';
+    const stat = `${p.static.transitions}${p.static.retries ? ` (${p.static.retries} retries)` : ''}`;
+    return `| ${p.label} | ${stat} | ${run} | ${p.states.join(' → ')} → *${p.static.end}* |`;
+  });
+  return [
+    '## State transitions per lifecycle',
+    '',
+    `Convention: ${t.convention} Happy paths must stay ≤ ${t.happyPathLimit}.`,
+    '',
+    '| path | static (ASL walk) | run (local runtime) | states entered |',
+    '|---|---|---|---|',
+    ...rows,
+    '',
+    'Not run locally: the approval-required credentials path (its segments are run above: the approval pair and the cleanup pair), rejected at Validate (the API refuses such requests before a workflow starts; only a config change between submit and Validate reaches it), the two early-cancel races, and the grant that fails after its retries (the run covers the non-retryable grant failure).',
+    ...(t.failures.length ? ['', ...t.failures.map((f) => `**FAIL** ${f}`)] : []),
+  ];
+}
+
+function concurrencyMd(c: Concurrency): string[] {
+  const line = (name: string, b: Concurrency['baseline']) =>
+    `| ${name} | ${b.requests} (client ≤ ${b.clientConcurrency} in flight, peak ${b.peakRunningExecutions} executions running) | ${b.accepted} / ${b.revokedWithExpectedSequenceAndValidChain} / ${b.policiesLeft} | ${b.revokeLagMs.median} / ${b.revokeLagMs.p95} / ${b.revokeLagMs.max} | ${b.wallMs.firstSubmitToLastRevoked} (submits ${b.submitPhaseMs}) | ${b.transitionsPerExecution.min}–${b.transitionsPerExecution.max}, ${b.transitionsPerExecution.retries} retries |`;
+  const r = c.ratioLargeToBaseline;
+  return [
+    `## Concurrent auto-approved lifecycles (${c.large.durationSeconds} s grants, one broker, distinct requester and target role each)`,
+    '',
+    '| burst | requests | accepted / REVOKED with REQUESTED→APPROVED→GRANTED→REVOKED and valid chain / policies left | revoke lag after expiresAt ms: median / p95 / max | wall ms, first submit → last REVOKED | transitions per execution |',
+    '|---|---|---|---|---|---|',
+    line('baseline', c.baseline),
+    line('large', c.large),
+    '',
+    `Ratio large ÷ baseline (same run): revoke lag median ${r.revokeLagMedian}×, p95 ${r.revokeLagP95}×, max ${r.revokeLagMax}×; wall ${r.wallFirstSubmitToLastRevoked}× for ${r.requests}× the requests.`,
+    ...(c.problems.length ? ['', ...c.problems.map((p) => `**FAIL** ${p}`)] : []),
+  ];
+}
+
 async function main() {
   const started = new Date().toISOString();
-  const synth = await synthFigures(3);
-  const local = await localFigures(5, 50);
+  const partErrors: string[] = [];
+  // A part that throws (e.g. cdk-nag refusing the app) is reported; the other parts still run.
+  const attempt = async <T>(name: string, fn: () => Promise<T>): Promise<T | undefined> => {
+    if (!part(name)) return undefined;
+    try {
+      return await fn();
+    } catch (error) {
+      partErrors.push(`${name}: ${String((error as Error)?.message ?? error).split('\n')[0]}`);
+      return undefined;
+    }
+  };
+  const synth = await attempt('synth', () => synthFigures(3));
+  const local = part('local') ? await localFigures(5, 50) : undefined;
   let slack: Record<string, unknown> | undefined;
-  try {
-    const mod = (await import('./slack.ts' as string)) as {
-      benchSlack?: () => Promise<Record<string, unknown>>;
-    };
-    slack = await mod.benchSlack?.();
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  if (part('slack')) {
+    try {
+      const mod = (await import('./slack.ts' as string)) as {
+        benchSlack?: () => Promise<Record<string, unknown>>;
+      };
+      slack = await mod.benchSlack?.();
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    }
   }
+  const { transitions, concurrency } = await lifecycleFigures();
+  const failures = [...partErrors, ...(transitions?.failures ?? []), ...(concurrency?.problems ?? [])];
   const results = {
     started,
     node: process.version,
@@ -157,26 +244,45 @@ async function main() {
     synth,
     local,
     slack,
+    transitions,
+    concurrency,
+    failures,
   };
-  mkdirSync(RESULTS, { recursive: true });
-  writeFileSync(join(RESULTS, 'latest.json'), `${JSON.stringify(results, null, 2)}\n`);
   const kb = (b: number) => `${(b / 1024).toFixed(1)} KiB`;
   const md = [
     `# Benchmark (${started}, Node ${process.version}, ${results.cpus} CPUs)`,
     '',
-    `- synth with bundling + cdk-nag: median ${synth.synthMs.median} ms (runs ${synth.synthMs.runs.join(', ')})`,
-    ...Object.entries(synth.bundles).map(
-      ([n, b]) => `- bundle \`${n}\`: ${kb(b.codeBytes)} code, ${kb(b.sourceMapBytes)} source map`,
-    ),
-    `- DynamoDB Local round trip (baseline): median ${local.dynamoRoundTripMs.median} ms`,
-    `- local lifecycle, 1 s auto-approved grant, request → REVOKED: median ${local.lifecycle1sGrantMs.median} ms, max ${local.lifecycle1sGrantMs.max} ms`,
-    `- request → GRANTED: median ${local.requestToGrantedMs.median} ms (${local.requestToGrantedMs.ratioToDynamoRoundTrip}× a DynamoDB round trip)`,
-    `- revoke lag after expiresAt, ${local.revokeLagAfterExpiryMs.concurrent} concurrent: median ${local.revokeLagAfterExpiryMs.median} ms, max ${local.revokeLagAfterExpiryMs.max} ms`,
+    ...(synth
+      ? [
+          `- synth with bundling + cdk-nag: median ${synth.synthMs.median} ms (runs ${synth.synthMs.runs.join(', ')})`,
+          ...Object.entries(synth.bundles).map(
+            ([n, b]) => `- bundle \`${n}\`: ${kb(b.codeBytes)} code, ${kb(b.sourceMapBytes)} source map`,
+          ),
+        ]
+      : []),
+    ...(local
+      ? [
+          `- DynamoDB Local round trip (baseline): median ${local.dynamoRoundTripMs.median} ms`,
+          `- local lifecycle, 1 s auto-approved grant, request → REVOKED: median ${local.lifecycle1sGrantMs.median} ms, max ${local.lifecycle1sGrantMs.max} ms`,
+          `- request → GRANTED: median ${local.requestToGrantedMs.median} ms (${local.requestToGrantedMs.ratioToDynamoRoundTrip}× a DynamoDB round trip)`,
+          `- revoke lag after expiresAt, ${local.revokeLagAfterExpiryMs.concurrent} concurrent: median ${local.revokeLagAfterExpiryMs.median} ms, max ${local.revokeLagAfterExpiryMs.max} ms`,
+        ]
+      : []),
     ...(slack ? ['', '## Slack callback', '', '```json', JSON.stringify(slack, null, 2), '```'] : []),
+    ...(transitions ? ['', ...transitionsMd(transitions)] : []),
+    ...(concurrency ? ['', ...concurrencyMd(concurrency)] : []),
+    ...(partErrors.length ? ['', ...partErrors.map((e) => `**FAIL** part ${e}`)] : []),
+    ...(failures.length ? ['', `**FAIL**: ${failures.length} check(s) failed (see above).`] : []),
     '',
   ].join('\n');
-  writeFileSync(join(RESULTS, 'latest.md'), md);
+  // A partial run (BENCH_PARTS) does not overwrite the full results.
+  const base = process.env.BENCH_PARTS ? 'partial' : 'latest';
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, `${base}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(join(RESULTS, `${base}.md`), md);
   console.log(md);
+  for (const f of failures) console.error(`FAIL ${f}`);
+  if (failures.length) process.exitCode = 1;
 }
 
 main().catch((error: unknown) => {

@@ -17,6 +17,8 @@ export const ENV = {
   slackBotTokenArn: 'JIT_SLACK_BOT_TOKEN_ARN',
   slackApiUrl: 'JIT_SLACK_API_URL',
   credentialsKeyId: 'JIT_CREDENTIALS_KEY_ID',
+  brokerName: 'JIT_BROKER_NAME',
+  revokeFunctionName: 'JIT_REVOKE_FUNCTION_NAME',
 } as const;
 
 function required(name: string): string {
@@ -38,6 +40,16 @@ export function stateMachineArn(): string {
 /** The KMS key that seals STS credentials until collection (grant and API functions). */
 export function credentialsKeyId(): string {
   return required(ENV.credentialsKeyId);
+}
+
+/** The broker's stack name: the dimension of its metrics. */
+export function brokerName(): string {
+  return process.env[ENV.brokerName] || 'jit-broker';
+}
+
+/** The revoke function the API hands early revokes to (API function only). */
+export function revokeFunctionName(): string {
+  return required(ENV.revokeFunctionName);
 }
 
 let cached: PolicyConfig | undefined;

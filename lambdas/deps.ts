@@ -2,16 +2,27 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import { SdkIamGrants } from '#adapters/iam-grants.ts';
 import { KmsVault } from '#adapters/kms-vault.ts';
+import { LambdaRevocations } from '#adapters/lambda-revocations.ts';
 import { SfnWorkflow } from '#adapters/sfn-workflow.ts';
 import { SdkSts } from '#adapters/sts-sessions.ts';
-import type { Approvals, AuditStore, CredentialVault, Deps, IamGrants, Sts, Workflow } from '#core/ports.ts';
-import { credentialsKeyId, policyConfig, stateMachineArn, tableName } from './config.ts';
+import type {
+  Approvals,
+  AuditStore,
+  CredentialVault,
+  Deps,
+  IamGrants,
+  Revocations,
+  Sts,
+  Workflow,
+} from '#core/ports.ts';
+import { credentialsKeyId, policyConfig, revokeFunctionName, stateMachineArn, tableName } from './config.ts';
 
 /**
  * Production wiring. An entry calls `iamPort()`/`workflowPort()` only if it uses them, so the bundler drops
@@ -49,6 +60,11 @@ export function workflowPort(): Workflow {
   return new SfnWorkflow(new SFNClient({}), stateMachineArn());
 }
 
+/** Early revokes, handed to the revoke function (API function: it holds no IAM permission itself). */
+export function revocationsPort(): Revocations {
+  return new LambdaRevocations(new LambdaClient({}), revokeFunctionName());
+}
+
 let documentClientSingleton: DynamoDBDocumentClient | undefined;
 
 /** The one DynamoDB document client of this Lambda (the store and the Slack card record share it). */
@@ -64,6 +80,7 @@ export function productionDeps(
   ports: {
     iam?: IamGrants;
     workflow?: Workflow;
+    revocations?: Revocations;
     sts?: Sts;
     vault?: CredentialVault;
     /** Slack: posts request cards (see slack-deps.ts). */
@@ -80,6 +97,7 @@ export function productionDeps(
     sts: ports.sts ?? unwired<Sts>('sts'),
     vault: ports.vault ?? unwired<CredentialVault>('vault'),
     workflow: ports.workflow ?? unwired<Workflow>('workflow'),
+    revocations: ports.revocations ?? unwired<Revocations>('revocations'),
     approvals: ports.approvals ?? noApprovals,
     clock: { now: () => new Date() },
     ids: { requestId: () => randomUUID() },

@@ -15,3 +15,32 @@ export const log = {
     );
   },
 };
+
+/** The workflow outcomes someone must look at: the alarm counts these, not every failed execution. */
+export type AlarmingOutcome = 'GrantFailed' | 'RevokeFailed';
+
+/** CloudWatch namespace of the broker's own metrics (EMF; the dimension is the broker's stack name). */
+export const METRICS_NAMESPACE = 'JitBroker';
+
+/**
+ * Counts one outcome as a CloudWatch metric through the embedded metric format: one JSON line that
+ * CloudWatch Logs turns into a data point, no PutMetricData call and no extra permission.
+ */
+export function countOutcome(outcome: AlarmingOutcome, broker: string): void {
+  console.log(
+    JSON.stringify({
+      _aws: {
+        Timestamp: Date.now(),
+        CloudWatchMetrics: [
+          {
+            Namespace: METRICS_NAMESPACE,
+            Dimensions: [['Broker']],
+            Metrics: [{ Name: outcome, Unit: 'Count' }],
+          },
+        ],
+      },
+      Broker: broker,
+      [outcome]: 1,
+    }),
+  );
+}

@@ -11,6 +11,7 @@ import {
   SYSTEM,
   validateStep,
 } from '#core/workflow-steps.ts';
+import type { AlarmingOutcome } from './logger.ts';
 
 /** What the state machine passes to each step: the request id, plus step-specific fields. */
 export interface StepInput {
@@ -18,6 +19,9 @@ export interface StepInput {
   readonly taskToken?: unknown;
   readonly action?: unknown;
   readonly error?: unknown;
+  /** Early revoke (from the API function): who ended the grant, and why. */
+  readonly actor?: unknown;
+  readonly reason?: unknown;
 }
 
 function requestIdOf(input: StepInput): string {
@@ -30,8 +34,10 @@ function requestIdOf(input: StepInput): string {
 /**
  * The workflow's Lambda handlers over injected deps. Each one is a thin mapping from the state machine's
  * payload to a core step; errors propagate by name so the state machine's Retry/Catch can match them.
+ * `count` hears of the outcomes that page someone (a compensated grant, revoke retries exhausted): the
+ * failure alarm counts these, so a request that merely closed early (cancelled, expired) never raises it.
  */
-export function createStepHandlers(deps: Deps) {
+export function createStepHandlers(deps: Deps, count: (outcome: AlarmingOutcome) => void = () => {}) {
   return {
     validate: async (input: StepInput) => {
       const id = requestIdOf(input);
@@ -49,12 +55,25 @@ export function createStepHandlers(deps: Deps) {
     revoke: async (input: StepInput) => {
       const id = requestIdOf(input);
       switch (input.action) {
-        case 'compensate':
-          return { requestId: id, ...(await compensateGrant(deps, id, input.error)) };
-        case 'markFailed':
-          return { requestId: id, ...(await markRevokeFailed(deps, id, input.error)) };
+        case 'compensate': {
+          const result = await compensateGrant(deps, id, input.error);
+          count('GrantFailed');
+          return { requestId: id, ...result };
+        }
+        case 'markFailed': {
+          const result = await markRevokeFailed(deps, id, input.error);
+          count('RevokeFailed');
+          return { requestId: id, ...result };
+        }
         case 'cleanup':
           return { requestId: id, ...(await removeSessionDeny(deps, id)) };
+        case 'early': {
+          if (typeof input.actor !== 'string' || input.actor.length === 0) {
+            throw new InvalidRequestError('early revoke input has no actor');
+          }
+          const reason = typeof input.reason === 'string' ? input.reason : 'early revoke';
+          return revokeGrant(deps, id, input.actor, reason);
+        }
         default:
           return revokeGrant(deps, id, SYSTEM.expiry, 'expired');
       }

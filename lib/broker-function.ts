@@ -82,6 +82,7 @@ export class BrokerFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         [ENV.handler]: props.handler,
         [ENV.accountId]: Aws.ACCOUNT_ID,
+        [ENV.brokerName]: Aws.STACK_NAME,
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -1,5 +1,20 @@
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  Aws,
+  type CfnElement,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  Metric,
+  TreatMissingData,
+} from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
@@ -8,6 +23,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
 import type { PolicyConfig } from '#core/policy-config.ts';
 import { ENV } from '#lambdas/config.ts';
+import { METRICS_NAMESPACE } from '#lambdas/logger.ts';
 import { BrokerApi, SLACK_ROUTE } from './broker-api.ts';
 import { BrokerFunction, type HandlerName } from './broker-function.ts';
 import { SlackIntegration } from './slack-integration.ts';
@@ -79,7 +95,6 @@ export class BrokerStack extends Stack {
 
     this.#grantTargets(grant, ['Put', 'Get']);
     this.#grantTargets(revoke, ['Delete', 'Get']);
-    this.#grantTargets(api, ['Delete', 'Get']);
     this.#grantTargets(sweeper, ['Delete', 'Get', 'List']);
     // To find stray jit-* policies the sweeper lists the account's roles and users (read-only; these list
     // actions have no resource-level permissions) and matches them against the target patterns itself.
@@ -107,7 +122,8 @@ export class BrokerStack extends Stack {
           resources: credentialRoles,
         }),
       );
-      // The grant only reads the role id; the revoke paths (revoke, early revoke, sweeper) write the deny.
+      // The grant only reads the role id; the revoke paths (revoke function, which also runs early revokes
+      // for the API, and the sweeper) write the deny. The API function itself holds no IAM permission.
       grant.fn.addToRolePolicy(
         new PolicyStatement({
           sid: 'ReadCredentialRoles',
@@ -115,7 +131,7 @@ export class BrokerStack extends Stack {
           resources: credentialRoles,
         }),
       );
-      for (const fn of [revoke, api, sweeper]) {
+      for (const fn of [revoke, sweeper]) {
         fn.fn.addToRolePolicy(
           new PolicyStatement({
             sid: 'SessionDenyOnCredentialRoles',
@@ -158,6 +174,24 @@ export class BrokerStack extends Stack {
     api.fn.addEnvironment(ENV.stateMachineArn, sm.stateMachineArn);
     sm.grantStartExecution(api.fn);
     sm.grantTaskResponse(api.fn);
+    // Early revoke: the API hands the IAM work to the revoke function (it holds no IAM/STS permission).
+    api.fn.addEnvironment(ENV.revokeFunctionName, revoke.fn.functionName);
+    api.fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'EarlyRevokeByRevokeFunction',
+        actions: ['lambda:InvokeFunction'],
+        resources: [revoke.fn.functionArn],
+      }),
+    );
+    // The reconciler asks Step Functions whether a request's execution still runs.
+    sweeper.fn.addEnvironment(ENV.stateMachineArn, sm.stateMachineArn);
+    sm.grantExecution(sweeper.fn, 'states:DescribeExecution');
+    const smId = this.getLogicalId(sm.node.defaultChild as CfnElement);
+    Validations.of(sweeper.fn).acknowledge({
+      id: `AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${smId}"}]}]}:*]`,
+      reason:
+        "states:DescribeExecution (read-only) on this state machine's executions: one per request, named by its id, so the reconciler can find requests whose execution ended.",
+    });
 
     if (props.policy.slack) {
       this.slack = new SlackIntegration(this, 'Slack', {
@@ -181,11 +215,27 @@ export class BrokerStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(5)),
       targets: [new LambdaFunction(sweeper.fn, { retryAttempts: 2 })],
     });
-    // A failed execution is a failed grant or a revoke whose retries ran out (RevokeFailed): someone looks.
+    // Only real failures page: a compensated grant or a revoke whose retries ran out, counted by the revoke
+    // function (EMF). A request that merely closed early (cancelled, expired) fails nothing, and an
+    // execution failed for any other reason is reconciled by the sweeper.
+    const outcome = (metricName: string) =>
+      new Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { Broker: this.stackName },
+        period: Duration.minutes(5),
+        statistic: 'Sum',
+      });
     this.alarms = [
       new Alarm(this, 'WorkflowFailedAlarm', {
-        alarmDescription: 'JIT broker: an execution failed (GrantFailed or RevokeFailed); see the audit log',
-        metric: sm.metricFailed({ period: Duration.minutes(5), statistic: 'Sum' }),
+        alarmDescription:
+          'JIT broker: a grant failed (compensated) or a revoke ran out of retries; see the audit log',
+        metric: new MathExpression({
+          expression: 'FILL(grantFailed, 0) + FILL(revokeFailed, 0)',
+          usingMetrics: { grantFailed: outcome('GrantFailed'), revokeFailed: outcome('RevokeFailed') },
+          label: 'GrantFailed + RevokeFailed',
+          period: Duration.minutes(5),
+        }),
         threshold: 1,
         evaluationPeriods: 1,
         comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

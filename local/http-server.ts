@@ -46,21 +46,56 @@ function send(
   res.end(typeof body === 'string' ? body : JSON.stringify(body));
 }
 
-const error = (code: string, message: string) => ({ error: { code, message } });
+const error = (code: string, message: string, details?: readonly { field: string; message: string }[]) => ({
+  error: { code, message, ...(details ? { details } : {}) },
+});
 
-/** Reads a request body, or undefined once it exceeds `maxBytes` (the caller answers 413). */
-export async function readRawBody(
-  req: IncomingMessage,
-  maxBytes = MAX_BODY_BYTES,
-): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) return undefined;
-    chunks.push(chunk as Buffer);
+/** The path and its `%` escapes, or undefined when it cannot be parsed or decoded (the caller answers 400). */
+function parsePath(rawUrl: string | undefined): URL | undefined {
+  try {
+    const url = new URL(rawUrl ?? '/', 'http://127.0.0.1');
+    decodeURIComponent(url.pathname);
+    return url;
+  } catch {
+    return undefined;
   }
-  return Buffer.concat(chunks);
+}
+
+/**
+ * How much of an oversized body is read and thrown away before the 413 goes out. Answering while the client
+ * is still sending makes the close a reset, which can cost the client the answer; past this much, the
+ * answer goes out anyway.
+ */
+const DISCARD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Reads a request body, or undefined once it exceeds `maxBytes` (the caller answers 413, see
+ * {@link sendTooLarge}). The rest of an oversized body is read and discarded, never left unread: closing a
+ * socket with unread data resets the connection and can take the 413 with it.
+ */
+export function readRawBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    let chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBytes) chunks.push(chunk);
+      else chunks = [];
+      // Keep the stream flowing (data is dropped) so the socket is drained until it is closed.
+      if (size > maxBytes + DISCARD_BYTES) resolve(undefined);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(size > maxBytes ? undefined : Buffer.concat(chunks)));
+    req.once('error', reject);
+    // A client that goes away mid-body: no-op once 'end' has resolved.
+    req.once('close', () => reject(new Error('the request was closed before its body ended')));
+  });
+}
+
+/** 413 that also ends the connection: the client must not send its next request on it. */
+function sendTooLarge(res: ServerResponse, maxBytes = MAX_BODY_BYTES): void {
+  // `Connection: close` makes Node end the socket once this response is flushed (not before).
+  send(res, 413, error('PayloadTooLarge', `body exceeds ${maxBytes} bytes`), { connection: 'close' });
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -85,8 +120,7 @@ async function slackRoute(
   slack: Handler,
 ): Promise<void> {
   const body = await readRawBody(req);
-  if (body === undefined)
-    return send(res, 413, error('PayloadTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`));
+  if (body === undefined) return sendTooLarge(res);
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(req.headers)) {
     if (k !== LOCAL_PRINCIPAL_HEADER && typeof v === 'string') headers[k] = v;
@@ -118,7 +152,6 @@ export function createLocalServer(
 ): Server {
   return createServer((req, res) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
       const method = req.method ?? 'GET';
       // Only this machine may talk to the broker: a web page that rebinds its DNS name to 127.0.0.1 sends
       // its own name as Host, and is refused before it can act with a local identity header.
@@ -127,6 +160,19 @@ export function createLocalServer(
           res,
           403,
           error('Forbidden', 'the local runtime answers requests to 127.0.0.1 or localhost only'),
+        );
+      }
+      const url = parsePath(req.url);
+      if (!url) {
+        return send(
+          res,
+          400,
+          error('InvalidRequest', 'the request path is not a valid URL path', [
+            {
+              field: 'path',
+              message: 'malformed percent-encoding (a "%" must start a UTF-8 escape like %2F)',
+            },
+          ]),
         );
       }
       const local = localRoutes[url.pathname];
@@ -148,8 +194,7 @@ export function createLocalServer(
         );
       }
       const body = await readBody(req);
-      if (body === undefined)
-        return send(res, 413, error('PayloadTooLarge', `body exceeds ${MAX_BODY_BYTES} bytes`));
+      if (body === undefined) return sendTooLarge(res);
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(req.headers)) {
         if (k !== LOCAL_PRINCIPAL_HEADER && typeof v === 'string') headers[k] = v;

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { StateMachine } from 'aws-local-stepfunctions';
-import type { Workflow } from '#core/ports.ts';
+import { ExecutionAbortedError, StateMachine } from 'aws-local-stepfunctions';
+import { TaskClosedError } from '#core/errors.ts';
+import type { ExecutionStatus, Workflow } from '#core/ports.ts';
 import type { HandlerName } from '../lib/broker-function.ts';
 import type { SynthesizedWorkflow } from './asl.ts';
 
@@ -10,12 +11,14 @@ export type LocalHandler = (event: never) => Promise<unknown>;
 /** How one execution ended. */
 export interface ExecutionRecord {
   readonly name: string;
-  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED';
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'ABORTED';
   readonly startedAt: number;
   endedAt?: number;
   error?: { readonly error: string; readonly cause: string };
   output?: unknown;
   readonly done: Promise<void>;
+  /** Stops the execution (StopExecution): it ends ABORTED and its task token dies. */
+  readonly abort: () => void;
 }
 
 /** Options of {@link LocalWorkflow}. */
@@ -26,11 +29,6 @@ export interface LocalWorkflowOptions {
   readonly retryIntervalMs?: number;
   /** Called when an execution ends. */
   readonly onExecutionEnd?: (record: ExecutionRecord) => void;
-}
-
-/** The error Step Functions returns for a token whose task already ended (timed out, or answered). */
-export class TaskTimedOutError extends Error {
-  override readonly name = 'TaskTimedOut';
 }
 
 /**
@@ -87,6 +85,7 @@ export class LocalWorkflow implements Workflow {
       name: requestId,
       status: 'RUNNING',
       startedAt: Date.now(),
+      abort: () => execution.abort(),
       done: execution.result
         .then(
           (output) => {
@@ -94,6 +93,10 @@ export class LocalWorkflow implements Workflow {
             record.output = output;
           },
           (error: { name?: string; message?: string; cause?: { name?: string; message?: string } }) => {
+            if (error instanceof ExecutionAbortedError) {
+              record.status = 'ABORTED';
+              return;
+            }
             // The library wraps the state's error (e.g. a Fail state's Error) in an ExecutionError.
             const inner = error?.name === 'ExecutionError' && error.cause ? error.cause : error;
             record.status = 'FAILED';
@@ -109,9 +112,21 @@ export class LocalWorkflow implements Workflow {
     this.#executions.set(requestId, record);
   }
 
+  /** Stops a running execution, as StopExecution does (tests: a workflow that is gone). */
+  async stop(requestId: string): Promise<void> {
+    const record = this.#executions.get(requestId);
+    if (record?.status !== 'RUNNING') return;
+    record.abort();
+    await record.done;
+  }
+
+  async status(requestId: string): Promise<ExecutionStatus> {
+    return this.#executions.get(requestId)?.status ?? 'NOT_FOUND';
+  }
+
   async sendSuccess(taskToken: string, output: Record<string, unknown>): Promise<void> {
     const resolve = this.#callbacks.get(taskToken);
-    if (!resolve) throw new TaskTimedOutError('Task Timed Out: the token is not waiting for a callback');
+    if (!resolve) throw new TaskClosedError('Task Timed Out: the token is not waiting for a callback');
     this.#callbacks.delete(taskToken);
     resolve(output);
   }

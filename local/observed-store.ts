@@ -1,5 +1,5 @@
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
-import type { AuditStore, TransitionWrite } from '#core/ports.ts';
+import type { AuditStore, RequestPage, TransitionWrite } from '#core/ports.ts';
 
 /**
  * An AuditStore that reports every event it has durably written (after the store accepted it), so the
@@ -36,7 +36,11 @@ export class ObservedAuditStore implements AuditStore {
     return this.#inner.findExpiredGrants(before, limit);
   }
 
-  listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
-    return this.#inner.listByRequester(requester, limit);
+  findInFlight(updatedBefore: string, limit: number): Promise<AccessRequest[]> {
+    return this.#inner.findInFlight(updatedBefore, limit);
+  }
+
+  listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {
+    return this.#inner.listByRequester(requester, limit, after);
   }
 }

@@ -3,11 +3,12 @@ import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
-import type { AuditEvent } from '#core/model.ts';
+import type { AuditEvent, RevokeResult } from '#core/model.ts';
 import type { PolicyConfig } from '#core/policy-config.ts';
 import type { Deps } from '#core/ports.ts';
 import { runSweep } from '#core/sweeper.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
+import type { AlarmingOutcome } from '#lambdas/logger.ts';
 import { createStepHandlers } from '#lambdas/steps.ts';
 import type { HandlerName } from '../lib/broker-function.ts';
 import { synthesizeWorkflow } from './asl.ts';
@@ -50,6 +51,11 @@ export interface LocalBrokerOptions {
   readonly sweepIntervalMs?: number;
   /** How long after expiresAt the sweeper takes over. @default 10 (900 in AWS) */
   readonly sweepGraceSeconds?: number;
+  /**
+   * How long an in-flight request must sit unchanged before the reconciler asks whether its execution is
+   * over (e.g. after a restart on a `--data-dir`: the local engine's executions are gone). @default 10 (300 in AWS)
+   */
+  readonly reconcileAfterSeconds?: number;
   /** Where the one-line-per-transition log goes. @default console.log */
   readonly log?: (line: string) => void;
   /** The fake Slack starts when the config has a `slack` section; these tune it. */
@@ -72,6 +78,8 @@ export interface LocalBroker {
   sweep(): ReturnType<typeof runSweep>;
   /** Every event in the order the store accepted it. */
   readonly events: readonly AuditEvent[];
+  /** What the failure alarm would count in AWS: compensated grants and exhausted revokes. */
+  readonly outcomes: Readonly<Record<AlarmingOutcome, number>>;
   stop(): Promise<void>;
 }
 
@@ -135,6 +143,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     const iam = new SimulatedIamAccount(opts.config.rules.flatMap((r) => r.targets));
     const sts = new SimulatedSts(iam, () => new Date(), opts.sessionLifetimeScale ?? 1);
     let handlers = {} as Record<HandlerName, LocalHandler>;
+    const outcomes: Record<AlarmingOutcome, number> = { GrantFailed: 0, RevokeFailed: 0 };
     const workflow = new LocalWorkflow({
       workflow: synthesized,
       // Handlers need deps and deps need the workflow: resolve them lazily.
@@ -151,8 +160,13 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       store: slack ? slack.wrapStore(store) : store,
       iam,
       sts,
-      vault: new LocalVault(),
+      vault: opts.dataDir ? LocalVault.inDataDir(opts.dataDir) : new LocalVault(),
       workflow,
+      // Early revokes go through the revoke handler, as the API function invokes the revoke function.
+      revocations: {
+        revoke: async (requestId, actor, reason) =>
+          (await handlers.revoke({ requestId, action: 'early', actor, reason } as never)) as RevokeResult,
+      },
       approvals: {
         requestPending: async (request) => {
           log(`${request.id}  waiting for approval: POST /requests/${request.id}/approve`);
@@ -162,10 +176,16 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       clock: { now: () => new Date() },
       ids: { requestId: () => randomUUID() },
     };
-    const steps = createStepHandlers(deps);
+    const steps = createStepHandlers(deps, (outcome) => {
+      outcomes[outcome] += 1;
+    });
     const slackHandler = slack?.handler(deps, store);
     const api = createApiHandler(deps);
-    const sweep = () => runSweep(deps, { graceSeconds: opts.sweepGraceSeconds ?? 10 });
+    const sweep = () =>
+      runSweep(deps, {
+        graceSeconds: opts.sweepGraceSeconds ?? 10,
+        reconcileAfterSeconds: opts.reconcileAfterSeconds ?? 10,
+      });
     handlers = {
       validate: steps.validate,
       'await-approval': steps.awaitApproval,
@@ -179,7 +199,8 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     server = createLocalServer(
       api,
       {
-        '/_local/health': () => ({ ok: true, table: tableName }),
+        // `outcomes`: what the failure alarm would count in AWS (GrantFailed, RevokeFailed).
+        '/_local/health': () => ({ ok: true, table: tableName, outcomes }),
         '/_local/iam': () => ({ principals: iam.snapshot(), sessions: sts.live() }),
         '/_local/slack': () => localSlackInfo(slack),
       },
@@ -192,6 +213,8 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
           sweep().then(
             (r) => {
               for (const f of r.failed) log(`${f.requestId}  sweeper could not revoke: ${f.error}`);
+              for (const c of r.reconciled)
+                log(`${c.requestId}  reconciled: execution ${c.execution}, ${c.from} → ${c.to}`);
               for (const s of r.strays)
                 log(`sweeper: ${s.policyName} on ${s.principal} ${s.action} (${s.reason})`);
             },
@@ -210,6 +233,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       ...(slack ? { slack } : {}),
       ddbPid: ddb?.pid,
       events,
+      outcomes,
       sweep,
       async stop() {
         if (sweeper) clearInterval(sweeper);

@@ -6,16 +6,16 @@ import {
   type QueryCommandOutput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { RetryableAwsError, TransitionRefusedError } from '#core/errors.ts';
-import { HOLDS_GRANT, isLegalTransition } from '#core/lifecycle.ts';
+import { InvalidRequestError, RetryableAwsError, TransitionRefusedError } from '#core/errors.ts';
+import { HOLDS_GRANT, IN_FLIGHT, isLegalTransition } from '#core/lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
-import type { AuditStore, TransitionWrite } from '#core/ports.ts';
-import { ACTIVE_GRANT, keys, TABLE_SCHEMA } from './table-schema.ts';
+import type { AuditStore, RequestPage, TransitionWrite } from '#core/ports.ts';
+import { ACTIVE_GRANT, keys, OPEN_REQUEST, TABLE_SCHEMA } from './table-schema.ts';
 
 type Item = Record<string, unknown>;
 
 function toRequest(item: Item): AccessRequest {
-  const { pk: _pk, sk: _sk, grantState: _g, ...rest } = item;
+  const { pk: _pk, sk: _sk, grantState: _g, openState: _o, ...rest } = item;
   return rest as unknown as AccessRequest;
 }
 
@@ -66,7 +66,13 @@ export class DynamoAuditStore implements AuditStore {
             {
               Put: {
                 TableName: this.#table,
-                Item: { ...keys.meta(request.id), ...request },
+                Item: {
+                  ...keys.meta(request.id),
+                  ...request,
+                  ...(IN_FLIGHT.includes(request.status)
+                    ? { [TABLE_SCHEMA.indexes.openRequests.partitionKey]: OPEN_REQUEST }
+                    : {}),
+                },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
             },
@@ -151,6 +157,12 @@ export class DynamoAuditStore implements AuditStore {
     } else if (HOLDS_GRANT.includes(write.from)) {
       remove.push(TABLE_SCHEMA.indexes.activeGrants.partitionKey);
     }
+    if (IN_FLIGHT.includes(write.to)) {
+      set.push(`${TABLE_SCHEMA.indexes.openRequests.partitionKey} = :open`);
+      values[':open'] = OPEN_REQUEST;
+    } else if (IN_FLIGHT.includes(write.from)) {
+      remove.push(TABLE_SCHEMA.indexes.openRequests.partitionKey);
+    }
     const update = `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
     try {
       await this.#db.send(
@@ -201,7 +213,22 @@ export class DynamoAuditStore implements AuditStore {
     return (out.Items ?? []).map(toRequest);
   }
 
-  async listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
+  async findInFlight(updatedBefore: string, limit: number): Promise<AccessRequest[]> {
+    const index = TABLE_SCHEMA.indexes.openRequests;
+    const out = await this.#db.send(
+      new QueryCommand({
+        TableName: this.#table,
+        IndexName: index.name,
+        KeyConditionExpression: '#o = :open AND #u < :before',
+        ExpressionAttributeNames: { '#o': index.partitionKey, '#u': index.sortKey },
+        ExpressionAttributeValues: { ':open': OPEN_REQUEST, ':before': updatedBefore },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map(toRequest);
+  }
+
+  async listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {
     const index = TABLE_SCHEMA.indexes.byRequester;
     const out = await this.#db.send(
       new QueryCommand({
@@ -212,8 +239,46 @@ export class DynamoAuditStore implements AuditStore {
         ExpressionAttributeValues: { ':r': requester },
         ScanIndexForward: false,
         Limit: limit,
+        ...(after === undefined ? {} : { ExclusiveStartKey: decodeCursor(after, requester) }),
       }),
     );
-    return (out.Items ?? []).map(toRequest);
+    const items = (out.Items ?? []).map(toRequest);
+    // DynamoDB may hand back a key even when nothing follows; an empty page is never offered as "next".
+    return out.LastEvaluatedKey && items.length > 0
+      ? { items, next: encodeCursor(out.LastEvaluatedKey) }
+      : { items };
   }
+}
+
+/** The position after a page: the index key of its last item, base64url JSON (opaque to callers). */
+function encodeCursor(key: Record<string, unknown>): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+/**
+ * A cursor back into a start key, refused (400, field `next`) unless it is one this store made for this
+ * very requester: a crafted cursor must not walk someone else's requests.
+ */
+function decodeCursor(cursor: string, requester: string): Record<string, unknown> {
+  const index = TABLE_SCHEMA.indexes.byRequester;
+  const fields = [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey, index.partitionKey, index.sortKey];
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = undefined;
+  }
+  const k = key as Record<string, unknown> | undefined;
+  const valid =
+    k !== null &&
+    typeof k === 'object' &&
+    Object.keys(k).length === fields.length &&
+    fields.every((f) => typeof k[f] === 'string') &&
+    k[index.partitionKey] === requester;
+  if (!valid) {
+    throw new InvalidRequestError('next is not a cursor of this listing', [
+      { field: 'next', message: 'is not a cursor returned by GET /requests for this caller' },
+    ]);
+  }
+  return k as Record<string, unknown>;
 }

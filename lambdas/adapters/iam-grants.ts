@@ -13,8 +13,8 @@ import {
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { RetryableAwsError } from '#core/errors.ts';
-import { matches } from '#core/patterns.ts';
 import type { IamGrants, PrincipalRef } from '#core/ports.ts';
+import { arnMatches } from '#core/principals.ts';
 
 const RETRYABLE = new Set([
   'Throttling',
@@ -86,7 +86,7 @@ export class SdkIamGrants implements IamGrants {
   async listPrincipals(patterns: readonly string[]): Promise<(PrincipalRef & { arn: string })[]> {
     const found: (PrincipalRef & { arn: string })[] = [];
     const keep = (type: 'role' | 'user', name?: string, arn?: string) => {
-      if (name && arn && patterns.some((p) => p.includes(`:${type}/`) && matches(p, arn)))
+      if (name && arn && patterns.some((p) => p.includes(`:${type}/`) && arnMatches(p, arn)))
         found.push({ type, name, arn });
     };
     try {

@@ -10,6 +10,11 @@ export const TABLE_SCHEMA = {
     byRequester: { name: 'byRequester', partitionKey: 'requester', sortKey: 'createdAt' },
     /** Grants that may still be attached, by expiry (sparse: `grantState` exists only while one is held). */
     activeGrants: { name: 'activeGrants', partitionKey: 'grantState', sortKey: 'expiresAt' },
+    /**
+     * Requests the workflow still has to carry to a decision or a grant, by last change (sparse: `openState`
+     * exists only while the status is REQUESTED, PENDING_APPROVAL or APPROVED): the reconciler's search.
+     */
+    openRequests: { name: 'openRequests', partitionKey: 'openState', sortKey: 'updatedAt' },
   },
 } as const;
 
@@ -23,3 +28,6 @@ export const keys = {
 
 /** Value of `grantState` while a grant may be attached. */
 export const ACTIVE_GRANT = 'ACTIVE';
+
+/** Value of `openState` while the workflow still has to decide or grant the request. */
+export const OPEN_REQUEST = 'OPEN';

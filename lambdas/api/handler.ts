@@ -19,6 +19,11 @@ const approveBody = z.strictObject({ comment: z.optional(z.string().check(z.maxL
 const denyBody = z.strictObject({ reason: z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)) });
 const revokeBody = z.strictObject({ reason: z.optional(z.string().check(z.maxLength(1000))) });
 const emptyBody = z.strictObject({});
+/** `GET /requests?limit=&next=`: page size 1-100 (default 50) and the previous page's `next`. */
+const listQuery = z.strictObject({
+  limit: z.optional(z.string().check(z.regex(/^(?:[1-9]\d?|100)$/, 'must be a whole number from 1 to 100'))),
+  next: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+});
 
 function invalid(issues: { field: string; message: string }[]) {
   const first = issues[0];
@@ -60,9 +65,13 @@ export function createApiHandler(deps: Deps) {
   const routes: Record<string, (e: APIGatewayProxyEvent, caller: string) => Promise<APIGatewayProxyResult>> =
     {
       'POST /requests': async (e, caller) => json(202, await submitRequest(deps, caller, parseJson(e))),
-      'GET /requests': async (_e, caller) => {
-        const items = await deps.store.listByRequester(caller, 50);
-        return json(200, { requests: items.map(toPublic) });
+      'GET /requests': async (e, caller) => {
+        const query = parseWith(listQuery, e.queryStringParameters ?? {}, invalid);
+        const page = await deps.store.listByRequester(caller, Number(query.limit ?? 50), query.next);
+        return json(200, {
+          requests: page.items.map(toPublic),
+          ...(page.next === undefined ? {} : { next: page.next }),
+        });
       },
       'GET /requests/{id}': async (e, caller) => json(200, await getRequest(deps, caller, idOf(e))),
       'POST /requests/{id}/approve': async (e, caller) => {

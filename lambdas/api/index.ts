@@ -1,14 +1,19 @@
 import middy from '@middy/core';
-import { iamPort, productionDeps, vaultPort, workflowPort } from '../deps.ts';
+import { productionDeps, revocationsPort, vaultPort, workflowPort } from '../deps.ts';
 import { slackPorts } from '../slack-deps.ts';
 import { createApiHandler } from './handler.ts';
 
 /**
- * Lambda entry of the REST API (IAM for early revoke, Step Functions for start and callbacks, KMS Decrypt
- * for credentials collection).
+ * Lambda entry of the REST API: Step Functions for start and callbacks, KMS Decrypt for credentials
+ * collection, and an invoke of the revoke function for early revoke. No IAM or STS permission.
  */
 export const handler = middy(
   createApiHandler(
-    productionDeps({ iam: iamPort(), workflow: workflowPort(), vault: vaultPort(), ...slackPorts() }),
+    productionDeps({
+      workflow: workflowPort(),
+      revocations: revocationsPort(),
+      vault: vaultPort(),
+      ...slackPorts(),
+    }),
   ),
 );

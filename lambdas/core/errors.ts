@@ -103,3 +103,12 @@ export class GoneError extends BrokerError {
   override readonly name = 'GoneError';
   readonly code = 'AlreadyCollected';
 }
+
+/**
+ * The workflow no longer waits for this task token: the approval task timed out, was already answered, or
+ * its execution was stopped. Adapters translate the engine's own errors into this one.
+ */
+export class TaskClosedError extends BrokerError {
+  override readonly name = 'TaskClosedError';
+  readonly code = 'TaskClosed';
+}

@@ -53,3 +53,9 @@ export function isTerminal(status: Status): boolean {
 
 /** Statuses in which a policy may be attached to the target (the sweeper's and the revoke's concern). */
 export const HOLDS_GRANT: readonly Status[] = ['GRANTED', 'REVOKE_FAILED'];
+
+/**
+ * Statuses the workflow still has to move on (to a decision or a grant); a request that stays in one after
+ * its execution ended is the reconciler's to close.
+ */
+export const IN_FLIGHT: readonly Status[] = ['REQUESTED', 'PENDING_APPROVAL', 'APPROVED'];

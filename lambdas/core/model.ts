@@ -91,3 +91,13 @@ export function toPublic(request: AccessRequest): PublicRequest {
   const { slackCard: _card, ...contract } = rest as PublicRequest & { slackCard?: unknown };
   return contract;
 }
+
+/** Result of a revoke: `alreadyRevoked` when another path (early revoke, workflow) got there first. */
+export interface RevokeResult {
+  readonly requestId: string;
+  readonly status: Status;
+  readonly alreadyRevoked: boolean;
+  readonly kind: GrantKind;
+  /** Credentials grants: when the session deny may be removed (the workflow waits for it); else null. */
+  readonly cleanupAt: string | null;
+}

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { ConfigError, type FieldIssue } from './errors.ts';
 import { hasWildcard, overlaps } from './patterns.ts';
-import { accountOf } from './principals.ts';
+import { accountOf, splitArn } from './principals.ts';
 import { parseWith } from './schema.ts';
 import { ROLE_CHAINING_MAX_SECONDS } from './sessions.ts';
 import { slackConfigIssues, slackConfigSchema } from './slack-config.ts';
@@ -48,6 +48,8 @@ const configSchema = z.strictObject({
   rules: z.array(ruleSchema).check(z.minLength(1)),
   /** Slack approvals (request cards, signed button callbacks); absent: API approvals only. */
   slack: z.optional(slackConfigSchema),
+  /** Person name → the principal ARN patterns of that one person (self-approval and quorum, see people.ts). */
+  people: z._default(z.record(z.string(), z.array(nonEmpty).check(z.minLength(1))), {}),
 });
 
 /** The policy-as-code config as written by the operator. */
@@ -98,6 +100,12 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
     if (!PRINCIPAL_PATTERN_RE.test(p))
       push(`protectedPrincipals[${i}]`, 'must be an IAM role or user ARN pattern');
   });
+  for (const [name, patterns] of Object.entries(c.people)) {
+    if (!PERSON_NAME_RE.test(name)) push(`people.${name}`, 'must be 1-64 letters, digits, ., _, @ or -');
+    patterns.forEach((p, i) => {
+      if (!CALLER_PATTERN_RE.test(p)) push(`people.${name}[${i}]`, CALLER_MESSAGE);
+    });
+  }
   const seen = new Set<string>();
   c.rules.forEach((rule, r) => {
     const at = `rules[${r}]`;
@@ -135,8 +143,13 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
       }
     });
     rule.resources.forEach((res, i) => {
-      if (res !== '*' && !res.startsWith('arn:'))
-        push(`${at}.resources[${i}]`, 'must be an ARN pattern or "*"');
+      // IAM reads ARNs segment by segment; a pattern with fewer segments would cover nothing at all.
+      if (res !== '*' && !splitArn(res)) {
+        push(
+          `${at}.resources[${i}]`,
+          'must be an ARN pattern (arn:partition:service:region:account:resource) or "*"',
+        );
+      }
     });
     // Approvers are people behind IAM/STS principals: anything else (a bare "*", a "slack:" id) could
     // match identities that escape the one-person-one-identity rule of self-approval and quorum.
@@ -155,7 +168,7 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
     }
     // Grants are written by name in the broker's own account: a target must name one concrete account.
     rule.targets.forEach((t, i) => {
-      if (/^arn:[^:]+:iam::\*:/.test(t)) {
+      if (splitArn(t)?.account === '*') {
         push(
           `${at}.targets[${i}]`,
           "must name the broker's account (cross-account targets are not supported)",
@@ -177,6 +190,8 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
 /** A caller (requester or approver) pattern: an IAM user/role or STS assumed-role ARN pattern. */
 const CALLER_PATTERN_RE = /^arn:aws[a-z-]*:(?:iam|sts)::(?:\d{12}|\*):(?:user|role|assumed-role)\/.+$/;
 const CALLER_MESSAGE = 'must be an IAM user/role or STS assumed-role ARN pattern';
+/** A person's name in the `people` map. */
+const PERSON_NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /** The single account of the config's targets (undefined when there are no targets). */
 export function targetAccount(config: Pick<PolicyConfig, 'rules'>): string | undefined {

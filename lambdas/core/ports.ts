@@ -1,5 +1,5 @@
 import type { Status } from './lifecycle.ts';
-import type { AccessRequest, AuditEvent, RequestPatch } from './model.ts';
+import type { AccessRequest, AuditEvent, RequestPatch, RevokeResult } from './model.ts';
 import type { PolicyConfig } from './policy-config.ts';
 
 /** One status change as the store writes it: conditional on `from` and `expectVersion`, with its event. */
@@ -21,12 +21,27 @@ export interface AuditStore {
   get(id: string): Promise<AccessRequest | undefined>;
   events(id: string): Promise<AuditEvent[]>;
   transition(id: string, write: TransitionWrite): Promise<void>;
-  listByRequester(requester: string, limit: number): Promise<AccessRequest[]>;
+  /**
+   * One page of a requester's requests, newest first. `after` is the `next` of the previous page (opaque
+   * to callers); `next` is absent on the last page.
+   */
+  listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage>;
   /**
    * Requests that may still hold a grant (GRANTED, REVOKE_FAILED) whose expiresAt is before `before`
    * (ISO 8601 to the second, the format of expiresAt: the index compares strings).
    */
   findExpiredGrants(before: string, limit: number): Promise<AccessRequest[]>;
+  /**
+   * Requests still in flight (REQUESTED, PENDING_APPROVAL, APPROVED) whose last change is before
+   * `updatedBefore` (ISO 8601), oldest first: the reconciler's search, through an index.
+   */
+  findInFlight(updatedBefore: string, limit: number): Promise<AccessRequest[]>;
+}
+
+/** One page of requests and where the next one starts (absent: this was the last page). */
+export interface RequestPage {
+  readonly items: AccessRequest[];
+  readonly next?: string;
 }
 
 /** Which principal an inline policy lives on. */
@@ -84,10 +99,34 @@ export interface CredentialVault {
   open(requestId: string, sealed: string): Promise<string>;
 }
 
+/**
+ * Where a request's execution stands: Step Functions' own statuses, or NOT_FOUND when the engine has no
+ * execution of that name (never started, or gone with a restarted local engine).
+ */
+export type ExecutionStatus =
+  | 'RUNNING'
+  | 'SUCCEEDED'
+  | 'FAILED'
+  | 'TIMED_OUT'
+  | 'ABORTED'
+  | 'PENDING_REDRIVE'
+  | 'NOT_FOUND';
+
 /** The Step Functions workflow. `start` is idempotent on the request id (the execution name). */
 export interface Workflow {
   start(requestId: string): Promise<void>;
+  /** Answers the waiting approval task; TaskClosedError when no task waits for this token any more. */
   sendSuccess(taskToken: string, output: Record<string, unknown>): Promise<void>;
+  /** The status of the request's execution (the reconciler's question). */
+  status(requestId: string): Promise<ExecutionStatus>;
+}
+
+/**
+ * Ends a grant now, on behalf of `actor` (early revoke). In AWS this is the revoke function, invoked by the
+ * API function, which itself holds no IAM permission; locally and in tests, the same core revoke in process.
+ */
+export interface Revocations {
+  revoke(requestId: string, actor: string, reason: string): Promise<RevokeResult>;
 }
 
 /** Where approvers are told about requests (Slack later); the default tells no one. */
@@ -113,6 +152,7 @@ export interface Deps {
   readonly sts: Sts;
   readonly vault: CredentialVault;
   readonly workflow: Workflow;
+  readonly revocations: Revocations;
   readonly approvals: Approvals;
   readonly clock: Clock;
   readonly ids: Ids;

@@ -1,10 +1,17 @@
 import { type ChainCheck, chainEvent, GENESIS_HASH, verifyChain } from './audit-chain.ts';
-import { ConflictError, ForbiddenError, NotApproverError, SelfApprovalError } from './errors.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  NotApproverError,
+  SelfApprovalError,
+  TaskClosedError,
+} from './errors.ts';
 import type { Status } from './lifecycle.ts';
 import { type AccessRequest, type AuditEvent, type PublicRequest, toPublic } from './model.ts';
-import { matches } from './patterns.ts';
+import { distinctPeople, samePerson } from './people.ts';
 import type { PolicyConfig, Rule } from './policy-config.ts';
 import type { Deps } from './ports.ts';
+import { arnMatches } from './principals.ts';
 import { load, move, withFreshRead } from './transition.ts';
 import { validateRequest } from './validate-request.ts';
 
@@ -16,7 +23,7 @@ export function ruleOf(config: PolicyConfig, request: Pick<AccessRequest, 'ruleI
 /** True when `caller` is an approver of the rule. Auto-approved rules have no human approvers. */
 export function isApprover(rule: Rule | undefined, caller: string): boolean {
   if (!rule || rule.approval === 'auto') return false;
-  return rule.approval.approvers.some((p) => matches(p, caller));
+  return rule.approval.approvers.some((p) => arnMatches(p, caller));
 }
 
 /** Approvals a rule needs before access is granted (0 for auto-approval). */
@@ -25,21 +32,8 @@ export function requiredApprovals(rule: Rule | undefined): number {
   return rule.approval === 'auto' ? 0 : rule.approval.minApprovals;
 }
 
-/**
- * The person behind a principal ARN: the session name of an assumed-role session (with IAM Identity
- * Center, the user name, identical across permission sets) or the IAM user name, case-insensitively. Two
- * ARNs of the same person — the requester in another role, an approver in two roles — are one person for
- * self-approval and quorum. (With plain AssumeRole the caller picks the session name: approver patterns
- * should name roles whose session names the identity provider sets.)
- */
-export function personOf(principalArn: string): string {
-  return principalArn.slice(principalArn.lastIndexOf('/') + 1).toLowerCase();
-}
-
-/** True when both ARNs are the same principal or the same person (see {@link personOf}). */
-export function samePerson(a: string, b: string): boolean {
-  return a === b || personOf(a) === personOf(b);
-}
+/** Who is who (self-approval, quorum) lives in people.ts; `personOf` stays importable from here. */
+export { personOf } from './people.ts';
 
 /** `POST /requests`: validates, records REQUESTED and starts the workflow named after the request id. */
 export async function submitRequest(
@@ -95,12 +89,32 @@ export async function getRequest(
   caller: string,
   id: string,
 ): Promise<PublicRequest & { events: AuditEvent[]; integrity: ChainCheck }> {
-  const request = await load(deps, id);
-  if (request.requester !== caller && !isApprover(ruleOf(deps.config, request), caller)) {
+  const first = await load(deps, id);
+  if (first.requester !== caller && !isApprover(ruleOf(deps.config, first), caller)) {
     throw new ForbiddenError('only the requester and the approvers of its rule may read this request');
   }
-  const events = await deps.store.events(id);
+  const { request, events } = await consistentRead(deps, first);
   return { ...toPublic(request), events, integrity: verifyChain(events, request) };
+}
+
+/**
+ * The item and its events as of one moment. They are two reads, so a status change landing between them
+ * would look like tampering (events the item does not expect). Every change bumps the item's version, so
+ * the pair is consistent when the version is the same before and after the events were read; otherwise
+ * read again. A log that disagrees with a stable item is reported as it is.
+ */
+async function consistentRead(
+  deps: Pick<Deps, 'store'>,
+  first: AccessRequest,
+  tries = 5,
+): Promise<{ request: AccessRequest; events: AuditEvent[] }> {
+  let request = first;
+  for (let i = 1; ; i++) {
+    const events = await deps.store.events(request.id);
+    const after = await load(deps, request.id);
+    if (after.version === request.version || i >= tries) return { request: after, events };
+    request = after;
+  }
 }
 
 /** Result of an approval decision. */
@@ -125,7 +139,7 @@ export async function decide(
 ): Promise<DecisionResult> {
   return withFreshRead(deps, id, async (request) => {
     const rule = ruleOf(deps.config, request);
-    if (samePerson(request.requester, caller)) {
+    if (samePerson(deps.config, request.requester, caller)) {
       throw new SelfApprovalError('the requester cannot decide on their own request');
     }
     if (!isApprover(rule, caller))
@@ -138,17 +152,18 @@ export async function decide(
     const at = deps.clock.now().toISOString();
     if (decision === 'deny') {
       const denied = await move(deps, request, 'DENIED', caller, { reason: note ?? '' }, { taskToken: null });
-      await deliver(deps, token, { decision: 'DENIED' });
+      await deliver(deps, denied, token, { decision: 'DENIED' });
       return { requestId: id, status: denied.status, approvals: request.approvals.length, required };
     }
-    if (request.approvals.some((a) => samePerson(a.approver, caller))) {
+    if (request.approvals.some((a) => samePerson(deps.config, a.approver, caller))) {
       throw new ConflictError(
         'AlreadyVoted',
         'this approver has already approved; another approver is needed',
       );
     }
     const approvals = [...request.approvals, { approver: caller, at, ...(note ? { comment: note } : {}) }];
-    const reached = new Set(approvals.map((a) => personOf(a.approver))).size >= required;
+    const voters = approvals.map((a) => a.approver);
+    const reached = distinctPeople(deps.config, voters) >= required;
     const updated = await move(
       deps,
       request,
@@ -157,29 +172,53 @@ export async function decide(
       { vote: 'approve', approvals: approvals.length, required, ...(note ? { comment: note } : {}) },
       reached ? { approvals, taskToken: null } : { approvals },
     );
-    if (reached) await deliver(deps, token, { decision: 'APPROVED' });
+    if (reached) await deliver(deps, updated, token, { decision: 'APPROVED' });
     return { requestId: id, status: updated.status, approvals: approvals.length, required };
   });
 }
 
-/** Step Functions' answers for a token whose task is over (timed out, or already answered). */
-const DEAD_TOKEN = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
-
 /**
- * Sends the decision to the waiting approval task. When the task is already over (the approval window
- * closed while this decision was being written), the caller is told so; the ApprovalExpired step closes
- * the request (an approval that never reached the workflow ends GRANT_FAILED, nothing granted).
+ * Sends the decision to the waiting approval task. When the workflow no longer waits for it (the approval
+ * window closed while this decision was being written, or the execution was stopped), the record must not
+ * say "approved" with nothing behind it: an approval is closed GRANT_FAILED (nothing granted) by this same
+ * call, a denial stays DENIED, and the caller gets 409 ApprovalWindowClosed either way.
  */
-async function deliver(deps: Deps, token: string, output: Record<string, unknown>): Promise<void> {
+async function deliver(
+  deps: Deps,
+  decided: AccessRequest,
+  token: string,
+  output: Record<string, unknown>,
+): Promise<void> {
   try {
     await deps.workflow.sendSuccess(token, output);
   } catch (error) {
-    if (!DEAD_TOKEN.has((error as { name?: string })?.name ?? '')) throw error;
+    if (!(error instanceof TaskClosedError)) throw error;
+    if (decided.status === 'APPROVED') {
+      await withFreshRead(deps, decided.id, async (request) => {
+        if (request.status === 'APPROVED' && !request.expiresAt)
+          await closeUndelivered(deps, request, error.message);
+      });
+    }
     throw new ConflictError(
       'ApprovalWindowClosed',
-      'the approval window closed before this decision reached the workflow',
+      'the approval window closed (or the workflow ended) before this decision reached it; nothing was granted',
     );
   }
+}
+
+/**
+ * An approval the workflow never heard of: APPROVED → GRANT_FAILED, nothing granted. The decision call,
+ * the ApprovalExpired step and the reconciler all close this case; the first write wins.
+ */
+export async function closeUndelivered(
+  deps: Pick<Deps, 'store' | 'clock'>,
+  request: AccessRequest,
+  cause?: string,
+): Promise<AccessRequest> {
+  return move(deps, request, 'GRANT_FAILED', 'system:approval-window', {
+    reason: 'the approval arrived after the approval window closed; nothing was granted',
+    ...(cause ? { cause: cause.slice(0, 300) } : {}),
+  });
 }
 
 /** `POST /requests/{id}/cancel`: the requester withdraws a request that has not been decided yet. */
@@ -194,7 +233,13 @@ export async function cancelRequest(deps: Deps, caller: string, id: string): Pro
     }
     const token = request.taskToken;
     const cancelled = await move(deps, request, 'CANCELLED', caller, {}, { taskToken: null });
-    if (token) await deps.workflow.sendSuccess(token, { decision: 'CANCELLED' });
+    // A workflow that no longer waits (window closed, execution stopped) has nothing left to end: the
+    // request is CANCELLED either way, so the caller is told so, never a 500.
+    if (token) await deps.workflow.sendSuccess(token, { decision: 'CANCELLED' }).catch(ignoreClosed);
     return { status: cancelled.status };
   });
+}
+
+function ignoreClosed(error: unknown): void {
+  if (!(error instanceof TaskClosedError)) throw error;
 }

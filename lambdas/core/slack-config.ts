@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { FieldIssue } from './errors.ts';
-import { matches } from './patterns.ts';
+import { arnMatches, splitArn } from './principals.ts';
 
 /** Slack user ids: `U…`, or `W…` on Enterprise Grid. */
 export const SLACK_USER_RE = /^[UW][A-Z0-9]{2,30}$/;
@@ -62,6 +62,14 @@ export function slackConfigIssues(slack: SlackConfig, rules: readonly RuleView[]
     if (user.approver !== undefined && !CONCRETE_PRINCIPAL_RE.test(user.approver)) {
       push(`slack.users.${id}.approver`, 'must be one IAM/STS principal ARN without wildcards');
     }
+    // These patterns keep a person from deciding on their own requests: one that is not a principal ARN
+    // pattern would match nobody, silently.
+    (user.requester ?? []).forEach((p, i) => {
+      const parts = splitArn(p);
+      if (!parts || (parts.service !== 'iam' && parts.service !== 'sts')) {
+        push(`slack.users.${id}.requester[${i}]`, 'must be an IAM/STS principal ARN pattern');
+      }
+    });
   }
   // Rule approvers are principal ARN patterns only (policy-config checks them): a Slack user approves as
   // the principal mapped here, so one person has one identity for self-approval and quorum.
@@ -89,7 +97,7 @@ export function isSlackRequester(
 ): boolean {
   const user = slack?.users[slackUserId];
   if (!user) return false;
-  return user.approver === requester || (user.requester ?? []).some((p) => matches(p, requester));
+  return user.approver === requester || (user.requester ?? []).some((p) => arnMatches(p, requester));
 }
 
 /** The Slack user behind an IAM principal or `slack:` identity, for mentions on the card. */
@@ -99,7 +107,7 @@ export function slackUserOf(slack: SlackConfig | undefined, principal: string): 
   const users = Object.entries(slack.users);
   return (
     users.find(([, user]) => user.approver === principal)?.[0] ??
-    users.find(([, user]) => (user.requester ?? []).some((p) => matches(p, principal)))?.[0]
+    users.find(([, user]) => (user.requester ?? []).some((p) => arnMatches(p, principal)))?.[0]
   );
 }
 

@@ -1,5 +1,6 @@
 import { BrokerError, NotApproverError, SelfApprovalError } from './errors.ts';
 import type { Status } from './lifecycle.ts';
+import { samePerson } from './people.ts';
 import type { Deps } from './ports.ts';
 import { type DecisionResult, decide } from './requests.ts';
 import { isSlackRequester, slackIdentity } from './slack-config.ts';
@@ -21,17 +22,15 @@ export type SlackDecisionOutcome =
   | { readonly ok: true; readonly actor: string; readonly result: DecisionResult }
   | { readonly ok: false; readonly actor: string; readonly refusal: SlackRefusal; readonly status?: Status };
 
-/** Step Functions' answers for a task token that is no longer waiting (window over, or already answered). */
-const DEAD_TOKEN_ERRORS = new Set(['TaskTimedOut', 'TaskDoesNotExist', 'InvalidToken']);
-
 /** Recorded on a denial from Slack (the API asks for a reason; a button has none). */
 export const SLACK_DENY_NOTE = 'denied in Slack';
 
 /**
  * A click on a card, decided by the same core as the API (`decide`: approvers of the rule, distinct-approver
  * quorum, conditional write, one SendTaskSuccess) under the clicker's mapped identity. Before that, two
- * checks only Slack needs: the clicker is not the requester's Slack user (their IAM identities may differ),
- * and the card's approval deadline has not passed (a later click could reach a dead task token).
+ * checks only Slack needs: the clicker is neither the requester's Slack user nor, by the mapped approver,
+ * the requester's person (people.ts), and the card's approval deadline has not passed (a later click could
+ * reach a dead task token).
  */
 export async function decideFromSlack(
   deps: Deps,
@@ -52,7 +51,12 @@ export async function decideFromSlack(
     if (!deps.config.slack?.users[click.slackUserId]?.approver) {
       throw new NotApproverError('this Slack user is not mapped to an approver principal');
     }
-    if (isSlackRequester(deps.config.slack, click.slackUserId, request.requester)) {
+    // Refused before the window check: the requester's own Slack user, or a clicker whose mapped approver
+    // is the requester's person (people.ts: same name, or a shared `people` entry or Slack user).
+    if (
+      isSlackRequester(deps.config.slack, click.slackUserId, request.requester) ||
+      samePerson(deps.config, actor, request.requester)
+    ) {
       throw new SelfApprovalError('the requester cannot decide on their own request');
     }
     if (
@@ -66,7 +70,6 @@ export async function decideFromSlack(
     const result = await decide(deps, actor, click.requestId, click.decision, note);
     return { ok: true, actor, result };
   } catch (error) {
-    if (DEAD_TOKEN_ERRORS.has((error as { name?: string })?.name ?? '')) return refuse('TimedOut');
     if (!(error instanceof BrokerError)) throw error;
     switch (error.code) {
       case 'ApprovalWindowClosed':

@@ -6,17 +6,21 @@
 
 import { removeSessionDeny, type StoredSession } from './credentials.ts';
 import { BrokerError } from './errors.ts';
+import { IN_FLIGHT, type Status } from './lifecycle.ts';
 import type { AccessRequest } from './model.ts';
 import { isoSeconds, POLICY_PREFIX, policyName } from './policy.ts';
-import type { Deps, PrincipalRef } from './ports.ts';
+import type { Deps, ExecutionStatus, PrincipalRef } from './ports.ts';
 import { isTargetOf } from './principals.ts';
 import { ROLE_CHAINING_MAX_SECONDS } from './sessions.ts';
+import { move, withFreshRead } from './transition.ts';
 import { isProtected } from './validate-request.ts';
 import { deleteVerified } from './verified-iam.ts';
-import { revokeGrant } from './workflow-steps.ts';
+import { compensateGrant, revokeGrant } from './workflow-steps.ts';
 
 /** Actor of the sweeper's events. */
 export const SWEEPER = 'system:sweeper';
+/** Actor of the reconciler's events. */
+export const RECONCILER = 'system:reconciler';
 
 /** Options of one sweep. */
 export interface SweepOptions {
@@ -25,8 +29,13 @@ export interface SweepOptions {
    * revoke (which runs at expiresAt and retries for a few minutes). @default 900
    */
   readonly graceSeconds?: number;
-  /** At most this many grants per sweep. @default 50 */
+  /** At most this many grants (and as many in-flight requests) per sweep. @default 50 */
   readonly limit?: number;
+  /**
+   * Reconcile an in-flight request only once it has not changed for this long, so a request whose
+   * execution is just being started is never mistaken for one whose execution is gone. @default 300
+   */
+  readonly reconcileAfterSeconds?: number;
 }
 
 /** What one sweep did. */
@@ -192,11 +201,90 @@ export async function sweepStrayPolicies(deps: Deps): Promise<StrayPolicy[]> {
   return strays;
 }
 
-/** One full sweep: expired grants first, then stray policies. */
+/** One request the reconciler brought to an end because its execution was over. */
+export interface Reconciled {
+  readonly requestId: string;
+  readonly from: Status;
+  readonly to: Status;
+  /** What Step Functions said of the execution (NOT_FOUND: it has none of that name). */
+  readonly execution: ExecutionStatus;
+}
+
+/** Execution statuses after which nothing will move the request any more. */
+const OVER: readonly ExecutionStatus[] = ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED', 'NOT_FOUND'];
+
+/**
+ * The reconciler: every request still in flight (REQUESTED, PENDING_APPROVAL, APPROVED, found through the
+ * `openRequests` index) that has not changed for `reconcileAfterSeconds` and whose execution is over — it
+ * was stopped, failed outside the workflow's catches, or is gone with a restarted local engine — is brought
+ * to a consistent end: undecided requests are closed (REJECTED, APPROVAL_EXPIRED), an approved one is
+ * compensated (whatever may have been written is removed) and recorded GRANT_FAILED. Each event names the
+ * execution's status. One failure does not stop the others.
+ */
+export async function reconcileInFlight(
+  deps: Deps,
+  opts: SweepOptions = {},
+): Promise<{ reconciled: Reconciled[]; failed: SweepReport['failed'] }> {
+  const before = new Date(deps.clock.now().getTime() - (opts.reconcileAfterSeconds ?? 300) * 1000);
+  const open = await deps.store.findInFlight(before.toISOString(), opts.limit ?? 50);
+  const reconciled: Reconciled[] = [];
+  const failed: { requestId: string; error: string }[] = [];
+  for (const request of open) {
+    try {
+      const execution = await deps.workflow.status(request.id);
+      if (!OVER.includes(execution)) continue;
+      const to = await closeInFlight(deps, request.id, execution);
+      if (to) reconciled.push({ requestId: request.id, from: request.status, to, execution });
+    } catch (error) {
+      const e = error as Error;
+      failed.push({ requestId: request.id, error: `${e.name}: ${e.message}` });
+    }
+  }
+  return { reconciled, failed };
+}
+
+/** Ends one in-flight request whose execution is over; the status it ended in, or undefined if it had moved on. */
+async function closeInFlight(
+  deps: Deps,
+  id: string,
+  execution: ExecutionStatus,
+): Promise<Status | undefined> {
+  const reason = (status: Status) =>
+    `the workflow execution is over (${execution}) while the request was ${status}`;
+  const current = await deps.store.get(id);
+  if (!current || !IN_FLIGHT.includes(current.status)) return undefined;
+  if (current.status === 'APPROVED') {
+    // It may have been written already (a grant step cut off mid-way): remove it, then GRANT_FAILED.
+    const { status } = await compensateGrant(deps, id, {
+      Error: 'WorkflowEnded',
+      Cause: reason('APPROVED'),
+    });
+    return status;
+  }
+  return withFreshRead(deps, id, async (request) => {
+    const why = { reason: reason(request.status), execution };
+    if (request.status === 'REQUESTED') {
+      return (await move(deps, request, 'REJECTED', RECONCILER, { code: 'WorkflowEnded', ...why })).status;
+    }
+    if (request.status === 'PENDING_APPROVAL') {
+      const expired = await move(deps, request, 'APPROVAL_EXPIRED', RECONCILER, why, { taskToken: null });
+      return expired.status;
+    }
+    return undefined; // moved on meanwhile (decided, cancelled, granted): the workflow or a caller has it
+  });
+}
+
+/** One full sweep: expired grants first, then requests whose execution is over, then stray policies. */
 export async function runSweep(
   deps: Deps,
   opts: SweepOptions = {},
-): Promise<SweepReport & { readonly strays: StrayPolicy[] }> {
+): Promise<SweepReport & { readonly strays: StrayPolicy[]; readonly reconciled: Reconciled[] }> {
   const report = await sweepExpiredGrants(deps, opts);
-  return { ...report, strays: await sweepStrayPolicies(deps) };
+  const reconcile = await reconcileInFlight(deps, opts);
+  return {
+    ...report,
+    failed: [...report.failed, ...reconcile.failed],
+    reconciled: reconcile.reconciled,
+    strays: await sweepStrayPolicies(deps),
+  };
 }

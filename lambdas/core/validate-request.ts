@@ -1,9 +1,10 @@
 import * as z from 'zod/mini';
 import { type FieldIssue, InvalidRequestError, NotEligibleError } from './errors.ts';
 import type { GrantKind, Permission } from './model.ts';
-import { covers, hasWildcard, matches } from './patterns.ts';
+import { covers, hasWildcard } from './patterns.ts';
 import { buildGrantPolicy, INLINE_POLICY_LIMITS, isoSeconds, policySize } from './policy.ts';
 import { ACTION_RE, deniedBy, type PolicyConfig, type Rule } from './policy-config.ts';
+import { arnCovers, arnMatches, hasBrokenPolicyVariable, policyVariables, splitArn } from './principals.ts';
 import { parseWith } from './schema.ts';
 import { ROLE_CHAINING_MAX_SECONDS, SESSION_POLICY_LIMIT } from './sessions.ts';
 
@@ -77,6 +78,10 @@ function parseBody(body: unknown, config: PolicyConfig) {
   parsed.permissions.forEach((p, i) => {
     p.actions.forEach((action, j) => {
       const field = `permissions[${i}].actions[${j}]`;
+      if (action.includes('${')) {
+        issues.push({ field, message: `"${action}" holds a policy variable; actions never take one` });
+        return;
+      }
       if (!ACTION_RE.test(action)) {
         issues.push({ field, message: `"${action}" is not an action of the form "service:Action"` });
         return;
@@ -85,8 +90,17 @@ function parseBody(body: unknown, config: PolicyConfig) {
       if (hit) issues.push({ field, message: `"${action}" is globally denied (matches "${hit}")` });
     });
     p.resources.forEach((resource, j) => {
-      if (resource !== '*' && !resource.startsWith('arn:')) {
-        issues.push({ field: `permissions[${i}].resources[${j}]`, message: 'must be an ARN or "*"' });
+      const field = `permissions[${i}].resources[${j}]`;
+      if (resource === '*') return;
+      if (!resource.startsWith('arn:')) {
+        issues.push({ field, message: 'must be an ARN or "*"' });
+      } else if (!splitArn(resource)) {
+        issues.push({
+          field,
+          message: `"${resource}" is not a well-formed ARN (arn:partition:service:region:account:resource)`,
+        });
+      } else if (hasBrokenPolicyVariable(resource)) {
+        issues.push({ field, message: `"${resource}" holds a "\${" that opens no policy variable` });
       }
     });
   });
@@ -120,15 +134,33 @@ function ruleGaps(rule: Rule, permissions: readonly Permission[]): FieldIssue[] 
       }
     });
     p.resources.forEach((resource, j) => {
-      if (!rule.resources.some((allowed) => covers(allowed, resource))) {
-        issues.push({
-          field: `permissions[${i}].resources[${j}]`,
-          message: `"${resource}" is outside the resources rule "${rule.id}" allows`,
-        });
-      }
+      const message = resourceGap(rule, resource);
+      if (message) issues.push({ field: `permissions[${i}].resources[${j}]`, message });
     });
   });
   return issues;
+}
+
+/**
+ * Why the rule does not cover a requested resource (undefined when it does). Coverage is IAM's per-segment
+ * reading (see arnCovers); the message names the first reason a requester can act on.
+ */
+function resourceGap(rule: Rule, resource: string): string | undefined {
+  if (rule.resources.some((allowed) => arnCovers(allowed, resource))) return undefined;
+  const requested = splitArn(resource);
+  if (!requested) return `"${resource}" (every resource) is allowed only by a rule resource "*"`;
+  const variables = policyVariables(resource);
+  if (variables.length > 0) {
+    return (
+      `"${resource}" holds the policy variable ${variables.join(', ')}, whose value IAM fills in at call ` +
+      `time; rule "${rule.id}" allows it only where its own resource has the same variable at the same place`
+    );
+  }
+  const ruleArns = rule.resources.map((allowed) => splitArn(allowed)).filter((a) => a !== undefined);
+  if (!ruleArns.some((a) => covers(a.service, requested.service))) {
+    return `"${resource}" is for service "${requested.service}", which no resource of rule "${rule.id}" names`;
+  }
+  return `"${resource}" is outside the resources rule "${rule.id}" allows (ARN segments compare one by one)`;
 }
 
 /**
@@ -146,13 +178,17 @@ function withoutPath(target: string): string {
  */
 export function isProtected(target: string, config: PolicyConfig): boolean {
   const forms = [target, withoutPath(target)];
-  return config.protectedPrincipals.some((p) => forms.some((t) => matches(p, t, { caseInsensitive: true })));
+  return config.protectedPrincipals.some((p) =>
+    forms.some((t) => arnMatches(p, t, { caseInsensitive: true })),
+  );
 }
 
 /** True when one of the rule's target patterns matches the target both as given and as IAM addresses it. */
 function targetsAllow(rule: Rule, target: string): boolean {
   const addressed = withoutPath(target);
-  return rule.targets.some((p) => matches(p, target)) && rule.targets.some((p) => matches(p, addressed));
+  return (
+    rule.targets.some((p) => arnMatches(p, target)) && rule.targets.some((p) => arnMatches(p, addressed))
+  );
 }
 
 /**
@@ -176,7 +212,7 @@ export function validateRequest(body: unknown, caller: string, config: PolicyCon
   const candidates = config.rules.filter(
     (r) =>
       r.kind === parsed.kind &&
-      r.requesters.some((p) => matches(p, caller)) &&
+      r.requesters.some((p) => arnMatches(p, caller)) &&
       targetsAllow(r, parsed.target),
   );
   if (candidates.length === 0) {

@@ -1,11 +1,11 @@
 import { denySession, grantCredentials, type StoredSession } from './credentials.ts';
 import { BrokerError, ConflictError, ForbiddenError, NotEligibleError } from './errors.ts';
 import { HOLDS_GRANT, type Status } from './lifecycle.ts';
-import type { AccessRequest } from './model.ts';
+import type { AccessRequest, RevokeResult } from './model.ts';
 import { buildGrantPolicy, isoSeconds, policyName } from './policy.ts';
 import type { Deps } from './ports.ts';
 import { principalOf } from './principals.ts';
-import { isApprover, ruleOf } from './requests.ts';
+import { closeUndelivered, isApprover, ruleOf } from './requests.ts';
 import { sessionUserId } from './sessions.ts';
 import { load, move, withFreshRead } from './transition.ts';
 import { isProtected, validateRequest } from './validate-request.ts';
@@ -30,67 +30,70 @@ export type ValidateOutcome = 'APPROVAL_REQUIRED' | 'AUTO_APPROVED' | 'REJECTED'
  * for the approval step.
  */
 export async function validateStep(deps: Deps, requestId: string): Promise<{ outcome: ValidateOutcome }> {
-  const request = await load(deps, requestId);
-  if (request.status !== 'REQUESTED') return { outcome: 'CLOSED' };
-  let ruleId: string;
-  let auto: boolean;
-  try {
-    const body = {
-      kind: request.kind,
-      target: request.target,
-      permissions: request.permissions,
-      durationSeconds: request.durationSeconds,
-      reason: request.reason,
-      ...(request.ticket === undefined ? {} : { ticket: request.ticket }),
-    };
-    const valid = validateRequest(body, request.requester, deps.config);
-    ruleId = valid.rule.id;
-    auto = valid.rule.approval === 'auto';
-  } catch (error) {
-    if (!(error instanceof BrokerError)) throw error;
-    await move(deps, request, 'REJECTED', SYSTEM.validate, {
-      code: error.code,
-      message: error.message,
-      ...(error.details ? { issues: error.details } : {}),
-    });
-    return { outcome: 'REJECTED' };
-  }
-  if (ruleId !== request.ruleId) {
-    // The config changed under the request; approval rights follow the rule it was accepted under.
-    await move(deps, request, 'REJECTED', SYSTEM.validate, { code: 'RuleChanged', ruleId });
-    return { outcome: 'REJECTED' };
-  }
-  if (!auto) return { outcome: 'APPROVAL_REQUIRED' };
-  await move(deps, request, 'APPROVED', SYSTEM.autoApproval, { ruleId });
-  return { outcome: 'AUTO_APPROVED' };
+  // A fresh read on every refusal: a cancel landing between our read and our write ends the request, and
+  // the next read sees it closed (the Closed path), instead of failing the execution.
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status !== 'REQUESTED') return { outcome: 'CLOSED' };
+    let ruleId: string;
+    let auto: boolean;
+    try {
+      const body = {
+        kind: request.kind,
+        target: request.target,
+        permissions: request.permissions,
+        durationSeconds: request.durationSeconds,
+        reason: request.reason,
+        ...(request.ticket === undefined ? {} : { ticket: request.ticket }),
+      };
+      const valid = validateRequest(body, request.requester, deps.config);
+      ruleId = valid.rule.id;
+      auto = valid.rule.approval === 'auto';
+    } catch (error) {
+      if (!(error instanceof BrokerError)) throw error;
+      await move(deps, request, 'REJECTED', SYSTEM.validate, {
+        code: error.code,
+        message: error.message,
+        ...(error.details ? { issues: error.details } : {}),
+      });
+      return { outcome: 'REJECTED' };
+    }
+    if (ruleId !== request.ruleId) {
+      // The config changed under the request; approval rights follow the rule it was accepted under.
+      await move(deps, request, 'REJECTED', SYSTEM.validate, { code: 'RuleChanged', ruleId });
+      return { outcome: 'REJECTED' };
+    }
+    if (!auto) return { outcome: 'APPROVAL_REQUIRED' };
+    await move(deps, request, 'APPROVED', SYSTEM.autoApproval, { ruleId });
+    return { outcome: 'AUTO_APPROVED' };
+  });
 }
 
 /**
  * AwaitApproval step (`waitForTaskToken`): keeps the token on the request item and records PENDING_APPROVAL.
  */
 export async function awaitApprovalStep(deps: Deps, requestId: string, taskToken: string): Promise<void> {
-  const request = await load(deps, requestId);
-  if (request.status === 'PENDING_APPROVAL' && request.taskToken === taskToken) {
-    // A retried invoke: the first may have died before telling the approvers (posting is idempotent).
-    await deps.approvals.requestPending(request);
-    return;
-  }
-  if (request.status !== 'REQUESTED') {
-    // Cancelled before this step ran: fail the task so the workflow ends now instead of waiting in vain.
-    throw new ConflictError('NotPending', `request is ${request.status}; there is nothing to approve`);
-  }
-  const rule = ruleOf(deps.config, request);
-  const pending = await move(
-    deps,
-    request,
-    'PENDING_APPROVAL',
-    SYSTEM.approvalWindow,
-    {
-      approvalWindowSeconds: deps.config.approvalWindowSeconds,
-      requiredApprovals: rule && rule.approval !== 'auto' ? rule.approval.minApprovals : 0,
-    },
-    { taskToken },
-  );
+  const pending = await withFreshRead(deps, requestId, async (request) => {
+    if (request.status === 'PENDING_APPROVAL' && request.taskToken === taskToken) {
+      // A retried invoke: the first may have died before telling the approvers (posting is idempotent).
+      return request;
+    }
+    if (request.status !== 'REQUESTED') {
+      // Cancelled before this step ran: fail the task so the workflow ends now (Closed) instead of waiting.
+      throw new ConflictError('NotPending', `request is ${request.status}; there is nothing to approve`);
+    }
+    const rule = ruleOf(deps.config, request);
+    return move(
+      deps,
+      request,
+      'PENDING_APPROVAL',
+      SYSTEM.approvalWindow,
+      {
+        approvalWindowSeconds: deps.config.approvalWindowSeconds,
+        requiredApprovals: rule && rule.approval !== 'auto' ? rule.approval.minApprovals : 0,
+      },
+      { taskToken },
+    );
+  });
   await deps.approvals.requestPending(pending);
 }
 
@@ -100,10 +103,7 @@ export async function expireApprovalStep(deps: Deps, requestId: string): Promise
     if (request.status === 'APPROVED' && !request.expiresAt) {
       // An approval was written just as the window closed, but its callback could not reach the task (it
       // had timed out): no workflow will grant it. Close it so it does not look approved-and-pending.
-      const closed = await move(deps, request, 'GRANT_FAILED', SYSTEM.approvalWindow, {
-        reason: 'the approval arrived after the approval window closed; nothing was granted',
-      });
-      return { status: closed.status };
+      return { status: (await closeUndelivered(deps, request)).status };
     }
     if (request.status !== 'PENDING_APPROVAL') return { status: request.status };
     const expired = await move(
@@ -155,16 +155,6 @@ async function removeGrant(deps: Deps, request: AccessRequest): Promise<string> 
   const name = policyName(request.id);
   await deleteVerified(deps.iam, principalOf(request), name, request.target);
   return name;
-}
-
-/** Result of a revoke: `alreadyRevoked` when another path (early revoke, workflow) got there first. */
-export interface RevokeResult {
-  readonly requestId: string;
-  readonly status: Status;
-  readonly alreadyRevoked: boolean;
-  readonly kind: AccessRequest['kind'];
-  /** Credentials grants: when the session deny may be removed (the workflow waits for it); else null. */
-  readonly cleanupAt: string | null;
 }
 
 function cleanupAt(request: AccessRequest): string | null {
@@ -220,13 +210,25 @@ export async function revokeGrant(
   });
 }
 
-/** `POST /requests/{id}/revoke`: the requester or an approver ends a grant early. */
-export async function revokeEarly(deps: Deps, caller: string, requestId: string, reason?: string) {
+/**
+ * `POST /requests/{id}/revoke`: the requester or an approver ends a grant early. The caller's rights and
+ * the status are checked here; the IAM work is handed to the revoke function (`deps.revocations`), so the
+ * function behind the public API holds no IAM or STS permission. The revoke is idempotent either way.
+ */
+export async function revokeEarly(
+  deps: Deps,
+  caller: string,
+  requestId: string,
+  reason?: string,
+): Promise<RevokeResult> {
   const request = await load(deps, requestId);
   if (request.requester !== caller && !isApprover(ruleOf(deps.config, request), caller)) {
     throw new ForbiddenError('only the requester and the approvers of its rule may revoke this request');
   }
-  return revokeGrant(deps, requestId, caller, reason ?? 'early revoke');
+  if (request.status !== 'REVOKED' && !HOLDS_GRANT.includes(request.status)) {
+    throw new ConflictError('NotGranted', `request is ${request.status}; nothing to revoke`);
+  }
+  return deps.revocations.revoke(requestId, caller, reason ?? 'early revoke');
 }
 
 /** Compensation after a failed grant: removes whatever may have been written, records GRANT_FAILED. */

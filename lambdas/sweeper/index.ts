@@ -1,14 +1,15 @@
 import middy from '@middy/core';
 import { runSweep } from '#core/sweeper.ts';
-import { iamPort, productionDeps } from '../deps.ts';
+import { iamPort, productionDeps, workflowPort } from '../deps.ts';
 import { log } from '../logger.ts';
 
-const deps = productionDeps({ iam: iamPort() });
+const deps = productionDeps({ iam: iamPort(), workflow: workflowPort() });
 
 /**
  * Lambda entry of the scheduled sweeper (EventBridge, every few minutes): revokes grants still held well
- * after their expiry, then removes `jit-*` policies that allow something outside any live grant. A failed revoke is logged and retried on the next run; the function fails the
- * invocation when any revoke failed, so the Errors metric (and its alarm) shows it.
+ * after their expiry, closes in-flight requests whose execution is over (the reconciler), then removes
+ * `jit-*` policies that allow something outside any live grant. A failure is logged and retried on the next
+ * run; the function fails the invocation when anything failed, so the Errors metric (and its alarm) shows it.
  */
 export const handler = middy(async () => {
   const report = await runSweep(deps);

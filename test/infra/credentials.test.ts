@@ -129,18 +129,40 @@ describe('broker app with a credentials rule', () => {
     expect(iamOnStar.sort()).toEqual(['iam:ListRoles', 'iam:ListUsers']);
   });
 
-  it('alarms on failed executions and sweeper errors', () => {
+  it('alarms on counted GrantFailed/RevokeFailed outcomes, not on every failed execution, and on sweeper errors', () => {
     // Act
     const alarms = Object.values<Json>(broker.findResources('AWS::CloudWatch::Alarm')).map(
       (a) => a.Properties,
     );
+    const outcomeAlarm = alarms.find((a) => a.Metrics);
+    const metrics = (outcomeAlarm?.Metrics ?? []).filter((m: Json) => m.MetricStat);
     // Assess
     expect(alarms).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ MetricName: 'ExecutionsFailed', Namespace: 'AWS/States', Threshold: 1 }),
         expect.objectContaining({ MetricName: 'Errors', Namespace: 'AWS/Lambda', Threshold: 1 }),
       ]),
     );
+    expect(alarms.filter((a) => a.MetricName === 'ExecutionsFailed')).toEqual([]);
+    expect(metrics.map((m: Json) => m.MetricStat.Metric.MetricName).sort()).toEqual([
+      'GrantFailed',
+      'RevokeFailed',
+    ]);
+    for (const m of metrics) {
+      expect(m.MetricStat.Metric.Namespace).toBe('JitBroker');
+      expect(m.MetricStat.Metric.Dimensions).toEqual([{ Name: 'Broker', Value: 'JitBroker' }]);
+    }
+    expect(outcomeAlarm?.Threshold).toBe(1);
+  });
+
+  it('gives the API function no iam or sts action at all (early revoke goes through the revoke function)', () => {
+    // Act
+    const api = statementsOfHandler(broker, 'api').filter((s) => s.Effect === 'Allow');
+    const actions = api.flatMap((s) => [s.Action].flat() as string[]);
+    // Assess
+    expect(actions.length).toBeGreaterThan(0);
+    expect(actions.filter((a) => /^(iam|sts):/i.test(a))).toEqual([]);
+    expect(actions.filter((a) => a === 'kms:Encrypt')).toEqual([]);
+    expect(actions).toContain('lambda:InvokeFunction');
   });
 
   it('never lets the broker assume or write its own roles or protected principals, in IAM and in the core', () => {

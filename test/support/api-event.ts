@@ -11,6 +11,7 @@ export interface ApiCall {
   /** The SigV4-authenticated caller; `null` for a request without an IAM identity. */
   readonly caller: string | null;
   readonly headers?: Record<string, string>;
+  readonly query?: Record<string, string>;
   readonly base64?: boolean;
 }
 
@@ -26,7 +27,7 @@ export function apiEvent(call: ApiCall): APIGatewayProxyEvent {
     httpMethod: call.method,
     headers: { 'content-type': 'application/json', ...call.headers },
     multiValueHeaders: {},
-    queryStringParameters: null,
+    queryStringParameters: call.query ?? null,
     multiValueQueryStringParameters: null,
     pathParameters: call.id === undefined ? null : { id: call.id },
     stageVariables: null,

@@ -1,11 +1,18 @@
 import { TransitionRefusedError } from '#core/errors.ts';
-import { HOLDS_GRANT, isLegalTransition } from '#core/lifecycle.ts';
+import { HOLDS_GRANT, IN_FLIGHT, isLegalTransition } from '#core/lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
 import { type PolicyConfig, type PolicyConfigInput, parsePolicyConfig } from '#core/policy-config.ts';
-import type { AuditStore, Deps, TransitionWrite, Workflow } from '#core/ports.ts';
+import type {
+  AuditStore,
+  Deps,
+  ExecutionStatus,
+  RequestPage,
+  TransitionWrite,
+  Workflow,
+} from '#core/ports.ts';
 import { decide, submitRequest } from '#core/requests.ts';
 import { applyPatch } from '#core/transition.ts';
-import { awaitApprovalStep, grantStep, validateStep } from '#core/workflow-steps.ts';
+import { awaitApprovalStep, grantStep, revokeGrant, validateStep } from '#core/workflow-steps.ts';
 import { LocalVault } from '../../local/local-vault.ts';
 import { SimulatedIamAccount } from '../../local/simulated-iam.ts';
 import { SimulatedSts } from '../../local/simulated-sts.ts';
@@ -119,17 +126,35 @@ export class MemoryAuditStore implements AuditStore {
       .map((r) => structuredClone(r));
   }
 
-  async listByRequester(requester: string, limit: number): Promise<AccessRequest[]> {
-    return [...this.requests.values()].filter((r) => r.requester === requester).slice(0, limit);
+  async findInFlight(updatedBefore: string, limit: number): Promise<AccessRequest[]> {
+    return [...this.requests.values()]
+      .filter((r) => IN_FLIGHT.includes(r.status) && r.updatedAt < updatedBefore)
+      .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+
+  async listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {
+    const mine = [...this.requests.values()]
+      .filter((r) => r.requester === requester)
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+    const start = after === undefined ? 0 : mine.findIndex((r) => r.id === after) + 1;
+    const items = mine.slice(start, start + limit).map((r) => structuredClone(r));
+    const last = items.at(-1);
+    return start + limit < mine.length && last ? { items, next: last.id } : { items };
   }
 }
 
-/** Records starts and callbacks. */
+/** Records starts and callbacks; `statuses` sets what `status()` answers (default RUNNING once started). */
 export class RecordingWorkflow implements Workflow {
   readonly started: string[] = [];
   readonly callbacks: { token: string; output: Record<string, unknown> }[] = [];
+  readonly statuses = new Map<string, ExecutionStatus>();
   async start(requestId: string): Promise<void> {
     this.started.push(requestId);
+  }
+  async status(requestId: string): Promise<ExecutionStatus> {
+    return this.statuses.get(requestId) ?? (this.started.includes(requestId) ? 'RUNNING' : 'NOT_FOUND');
   }
   async sendSuccess(taskToken: string, output: Record<string, unknown>): Promise<void> {
     this.callbacks.push({ token: taskToken, output });
@@ -167,6 +192,8 @@ export function fakeDeps(config: PolicyConfig = testConfig()) {
     sts,
     vault,
     workflow,
+    // The revoke function's work, in process (the API hands early revokes to it).
+    revocations: { revoke: (id, actor, reason) => revokeGrant(deps, id, actor, reason) },
     approvals: { requestPending: async (r) => void pending.push(r) },
     clock,
     ids: { requestId: () => `req-${String(++n).padStart(4, '0')}` },

@@ -268,6 +268,78 @@ describe('DynamoAuditStore on DynamoDB Local', () => {
     });
   });
 
+  it('holds a request in the openRequests index only while REQUESTED, PENDING_APPROVAL or APPROVED', async () => {
+    // Prepare
+    const { deps, clock } = storeDeps();
+    const request = await submitted(deps);
+    const seen: Record<string, boolean> = {};
+    clock.advance(60);
+    const later = new Date(clock.now().getTime() + 1000).toISOString();
+    const inIndex = async (label: string) => {
+      seen[label] = (await store.findInFlight(later, 1000)).some((r) => r.id === request.id);
+    };
+    // Act
+    await inIndex('REQUESTED');
+    let current = await walk(deps, request, ['PENDING_APPROVAL']);
+    await inIndex('PENDING_APPROVAL');
+    current = await walk(deps, current, ['APPROVED']);
+    await inIndex('APPROVED');
+    current = await walk(deps, current, ['GRANTED']);
+    await inIndex('GRANTED');
+    await walk(deps, current, ['REVOKED']);
+    await inIndex('REVOKED');
+    const early = await store.findInFlight(request.createdAt, 1000);
+    // Assess
+    expect(seen).toEqual({
+      REQUESTED: true,
+      PENDING_APPROVAL: true,
+      APPROVED: true,
+      GRANTED: false,
+      REVOKED: false,
+    });
+    expect(early.some((r) => r.id === request.id)).toBe(false);
+    expect(Object.keys((await store.get(request.id)) ?? {})).not.toContain('openState');
+  });
+
+  it("pages a requester's requests newest first, each exactly once", async () => {
+    // Prepare
+    const { deps, clock } = storeDeps();
+    const requester = arn.assumed('Developer', `pager-${randomUUID().slice(0, 8)}`);
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      ids.push((await submitted(deps, requester)).id);
+      clock.advance(1);
+    }
+    // Act
+    const pages: string[][] = [];
+    let next: string | undefined;
+    do {
+      const page = await store.listByRequester(requester, 3, next);
+      pages.push(page.items.map((r) => r.id));
+      next = page.next;
+    } while (next);
+    // Assess
+    expect(pages.map((p) => p.length)).toEqual([3, 3, 1]);
+    expect(pages.flat()).toEqual([...ids].reverse());
+  });
+
+  it("refuses a cursor made for another requester's listing, naming the field", async () => {
+    // Prepare
+    const { deps } = storeDeps();
+    const alice = arn.assumed('Developer', `a-${randomUUID().slice(0, 8)}`);
+    const mallory = arn.assumed('Developer', `m-${randomUUID().slice(0, 8)}`);
+    await submitted(deps, alice);
+    await submitted(deps, alice);
+    const first = await store.listByRequester(alice, 1);
+    // Act
+    const stolen = store.listByRequester(mallory, 1, first.next);
+    const garbage = store.listByRequester(alice, 1, 'not-a-cursor');
+    // Assess
+    expect(first.next).toBeDefined();
+    await expect(stolen).rejects.toMatchObject({ code: 'InvalidRequest', details: [{ field: 'next' }] });
+    await expect(garbage).rejects.toMatchObject({ code: 'InvalidRequest', details: [{ field: 'next' }] });
+  });
+
   it('lists the requests of one requester, newest first, up to the limit', async () => {
     // Prepare
     const { deps, clock } = storeDeps();
@@ -281,8 +353,8 @@ describe('DynamoAuditStore on DynamoDB Local', () => {
     await submitted(deps, other);
     const pending = await walk(deps, mine[0] as AccessRequest, ['PENDING_APPROVAL']);
     // Act
-    const all = await store.listByRequester(requester, 10);
-    const two = await store.listByRequester(requester, 2);
+    const all = (await store.listByRequester(requester, 10)).items;
+    const two = (await store.listByRequester(requester, 2)).items;
     // Assess
     expect(all.map((r) => r.id)).toEqual([mine[2]?.id, mine[1]?.id, mine[0]?.id]);
     expect(two.map((r) => r.id)).toEqual([mine[2]?.id, mine[1]?.id]);

@@ -1,14 +1,18 @@
 import 'aws-sdk-client-mock-vitest/extend';
 import {
+  DescribeExecutionCommand,
   ExecutionAlreadyExists,
+  ExecutionDoesNotExist,
   SendTaskSuccessCommand,
   SFNClient,
   StartExecutionCommand,
   StateMachineDoesNotExist,
+  TaskTimedOut,
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { SfnWorkflow } from '#adapters/sfn-workflow.ts';
+import { TaskClosedError } from '#core/errors.ts';
 
 const STATE_MACHINE = 'arn:aws:states:us-east-1:111122223333:stateMachine:JitBroker-Workflow';
 
@@ -66,5 +70,49 @@ describe('SfnWorkflow', () => {
     expect(sfnMock).toHaveReceivedCommandExactlyOnceWith(SendTaskSuccessCommand, { taskToken: 'token-1' });
     const output = sfnMock.commandCalls(SendTaskSuccessCommand)[0]?.args[0].input.output;
     expect(JSON.parse(output ?? 'null')).toEqual({ decision: 'APPROVED', approvals: 2 });
+  });
+
+  it('turns a token no task waits for into TaskClosedError', async () => {
+    // Prepare
+    sfnMock
+      .on(SendTaskSuccessCommand)
+      .rejects(new TaskTimedOut({ message: 'Task Timed Out', $metadata: {} }));
+    // Act
+    const result = workflow.sendSuccess('token-1', { decision: 'APPROVED' });
+    // Assess
+    await expect(result).rejects.toBeInstanceOf(TaskClosedError);
+  });
+
+  it('rethrows a throttled callback as it is (the caller may retry)', async () => {
+    // Prepare
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    sfnMock.on(SendTaskSuccessCommand).rejects(throttled);
+    // Act
+    const result = workflow.sendSuccess('token-1', { decision: 'APPROVED' });
+    // Assess
+    await expect(result).rejects.toBe(throttled);
+  });
+
+  it('describes the execution named after the request id', async () => {
+    // Prepare
+    sfnMock.on(DescribeExecutionCommand).resolves({ status: 'ABORTED' });
+    // Act
+    const status = await workflow.status('req-0001');
+    // Assess
+    expect(status).toBe('ABORTED');
+    expect(sfnMock).toHaveReceivedCommandExactlyOnceWith(DescribeExecutionCommand, {
+      executionArn: 'arn:aws:states:us-east-1:111122223333:execution:JitBroker-Workflow:req-0001',
+    });
+  });
+
+  it('answers NOT_FOUND for an execution Step Functions does not know', async () => {
+    // Prepare
+    sfnMock
+      .on(DescribeExecutionCommand)
+      .rejects(new ExecutionDoesNotExist({ message: 'Execution Does Not Exist', $metadata: {} }));
+    // Act
+    const status = await workflow.status('req-0001');
+    // Assess
+    expect(status).toBe('NOT_FOUND');
   });
 });

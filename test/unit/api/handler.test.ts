@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VerificationError } from '#core/errors.ts';
+import { submitRequest } from '#core/requests.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
 import { type ApiCall, apiEvent, bodyOf } from '../../support/api-event.ts';
 import {
@@ -257,6 +258,42 @@ describe('GET /requests', () => {
     expect(mine.body).not.toContain('secret-task-token');
     expect(bodyOf(theirs)).toEqual({ requests: [] });
   });
+
+  it('pages with limit and next, newest first, every request exactly once', async () => {
+    // Prepare
+    const { call, deps, clock } = api();
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await submitRequest(deps, ALICE, validBody())).requestId);
+      clock.advance(1);
+    }
+    // Act
+    const seen: string[] = [];
+    const sizes: number[] = [];
+    let next: string | undefined;
+    do {
+      const query: Record<string, string> = { limit: '2', ...(next ? { next } : {}) };
+      const page = bodyOf<{ requests: { id: string }[]; next?: string }>(
+        await call({ method: 'GET', resource: '/requests', caller: ALICE, query }),
+      );
+      sizes.push(page.requests.length);
+      seen.push(...page.requests.map((r) => r.id));
+      next = page.next;
+    } while (next);
+    // Assess
+    expect(sizes).toEqual([2, 2, 1]);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it.each([['0'], ['101'], ['ten']])('answers 400 naming "limit" for limit=%s', async (limit) => {
+    // Prepare
+    const { call } = api();
+    // Act
+    const response = await call({ method: 'GET', resource: '/requests', caller: ALICE, query: { limit } });
+    // Assess
+    expect(response.statusCode).toBe(400);
+    expect(bodyOf<ErrorEnvelope>(response).error.details?.[0]?.field).toBe('limit');
+  });
 });
 
 describe('POST /requests/{id}/approve and /deny', () => {
@@ -376,6 +413,40 @@ describe('POST /requests/{id}/cancel and /revoke', () => {
     expect(requester.statusCode).toBe(202);
     expect(bodyOf(requester)).toMatchObject({ requestId: id, status: 'REVOKED', alreadyRevoked: false });
     expect(iam.snapshot()).toEqual([]);
+  });
+
+  it('hands an early revoke to the revoke function, never calling IAM itself', async () => {
+    // Prepare: an API whose IAM port fails every call, as the API function holds no IAM permission.
+    const env = fakeDeps();
+    const id = await grantedRequest(env.deps);
+    const handedOver: unknown[] = [];
+    const noIam = new Proxy(env.iam, {
+      get: () => () => Promise.reject(new Error('AccessDenied: the API function has no IAM permission')),
+    });
+    const handler = createApiHandler({
+      ...env.deps,
+      iam: noIam,
+      revocations: {
+        revoke: async (requestId, actor, reason) => {
+          handedOver.push({ requestId, actor, reason });
+          return env.deps.revocations.revoke(requestId, actor, reason);
+        },
+      },
+    });
+    // Act
+    const response = await handler(
+      apiEvent({
+        method: 'POST',
+        resource: '/requests/{id}/revoke',
+        id,
+        caller: ALICE,
+        body: { reason: 'done' },
+      }),
+    );
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(handedOver).toEqual([{ requestId: id, actor: ALICE, reason: 'done' }]);
+    expect(env.iam.snapshot()).toEqual([]);
   });
 
   it('answers 409 NotGranted to a revoke of a request that holds no grant', async () => {

@@ -187,6 +187,27 @@ describe('parsePolicyConfig', () => {
     expect(fields(error)).toEqual(['rules[0].resources[0]']);
   });
 
+  it('refuses a resource pattern with fewer than six ARN segments', () => {
+    // Prepare: IAM would read "arn:aws:s3:*" as no ARN at all, not as "all of S3".
+    const input = withRule({ resources: ['arn:aws:s3:::app-data/*', 'arn:aws:s3:*'] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].resources[1]']);
+    expect(error.details?.[0]?.message).toMatch(/arn:partition:service:region:account:resource/);
+  });
+
+  it('refuses a Slack requester pattern that is no IAM/STS principal ARN pattern', () => {
+    // Prepare: a pattern that matches no principal would let that person decide on their own requests.
+    const input = testConfigInput({
+      slack: { users: { U0ALICE: { requester: ['arn:aws:sts::*', arn.assumed('Developer', 'alice')] } } },
+    });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['slack.users.U0ALICE.requester[0]']);
+  });
+
   it('refuses a config without rules', () => {
     // Prepare
     const input = { ...testConfigInput(), rules: [] };

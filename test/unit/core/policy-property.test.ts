@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text here.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidRequestError, NotEligibleError } from '#core/errors.ts';
@@ -65,6 +66,11 @@ const RESOURCE_POOL = [
   `arn:aws:dynamodb:eu-west-1:999999999999:table/app-orders`,
   `arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/app/web`,
   `arn:aws:logs:*:*:log-group:*`,
+  // Colons where a glob over the whole ARN would let a rule's region or account wildcard absorb them.
+  `arn:aws:dynamodb:eu-west-1:999999999999:x:${ACCOUNT}:table/app-*`,
+  `arn:aws:dynamodb:*:*:*:${ACCOUNT}:table/app-*`,
+  `arn:aws:logs:eu-west-1:999999999999:x:${ACCOUNT}:log-group:*`,
+  'arn:aws:s3:::app-data/${aws:username}',
 ];
 
 const TARGETS = [
@@ -148,7 +154,14 @@ const SCENARIOS = [
         `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/app-orders`,
         `arn:aws:dynamodb:*:${ACCOUNT}:table/app-*`,
       ],
-      tricky: ['arn:aws:s3:::app-data*', 'arn:aws:s3:::app-*', `arn:aws:dynamodb:*:${ACCOUNT}:table/*`],
+      tricky: [
+        'arn:aws:s3:::app-data*',
+        'arn:aws:s3:::app-*',
+        `arn:aws:dynamodb:*:${ACCOUNT}:table/*`,
+        `arn:aws:dynamodb:eu-west-1:999999999999:x:${ACCOUNT}:table/app-*`,
+        `arn:aws:dynamodb:*:*:*:${ACCOUNT}:table/app-*`,
+        'arn:aws:s3:::app-data/${aws:username}/*',
+      ],
     },
   },
   {
@@ -159,7 +172,12 @@ const SCENARIOS = [
     },
     resources: {
       good: [`arn:aws:logs:eu-west-1:${ACCOUNT}:log-group:/app/web`, `arn:aws:logs:*:${ACCOUNT}:log-group:*`],
-      tricky: ['arn:aws:logs:*:*:log-group:*', '*'],
+      tricky: [
+        'arn:aws:logs:*:*:log-group:*',
+        '*',
+        `arn:aws:logs:eu-west-1:999999999999:x:${ACCOUNT}:log-group:*`,
+        `arn:aws:logs:*:999999999999:${ACCOUNT}:log-group:/app/web`,
+      ],
     },
   },
   {
@@ -211,6 +229,140 @@ function reachesDenied(action: string, denyList: readonly string[]): boolean {
   return denyList.filter((d) => d !== '*').some((d) => overlaps(d, action, ci));
 }
 
+/**
+ * IAM's reading of an ARN, written apart from #core on purpose: five segments that never hold a colon,
+ * then the resource part, which may.
+ */
+const IAM_ARN = /^arn:([^:]*):([^:]*):([^:]*):([^:]*):(.*)$/s;
+
+/** One segment's glob as an anchored regular expression: `*` any run, `?` one character. */
+function segmentRegExp(glob: string): RegExp {
+  const body = [...glob]
+    .map((ch) => (ch === '*' ? '.*' : ch === '?' ? '.' : ch.replace(/[\\^$.|+()[\]{}/]/g, '\\$&')))
+    .join('');
+  return new RegExp(`^${body}$`, 's');
+}
+
+/** True when IAM lets the pattern reach the concrete ARN: every segment matched on its own. */
+function iamReaches(pattern: string, concrete: string): boolean {
+  if (pattern === '*') return true;
+  const p = IAM_ARN.exec(pattern);
+  const c = IAM_ARN.exec(concrete);
+  if (!p || !c) return false;
+  return p.slice(1).every((segment, k) => segmentRegExp(segment).test(c[k + 1] ?? ''));
+}
+
+/** What a wildcard may stand for: never a colon in the first five segments, colons in the resource. */
+const SEGMENT_FILLS = ['', 'x', 'eu-west-1', '999999999999', 'Q7'];
+const RESOURCE_FILLS = ['', 'x', ':', 'x:999999999999:table/zz', '/other/'];
+
+/** Concrete ARNs the requested pattern stands for in IAM: its wildcards filled in several ways. */
+function instances(resource: string): string[] {
+  const m = IAM_ARN.exec(resource);
+  if (!m) return [];
+  return Array.from({ length: 10 }, (_, round) => {
+    const segments = m.slice(1).map((segment, k) => {
+      const fills = k === 4 ? RESOURCE_FILLS : SEGMENT_FILLS;
+      let n = 0;
+      return [...segment]
+        .map((ch) => {
+          if (ch !== '*' && ch !== '?') return ch;
+          const fill = fills[(round + n++) % fills.length] ?? '';
+          return ch === '*' ? fill : (fill[0] ?? 'q');
+        })
+        .join('');
+    });
+    return `arn:${segments.join(':')}`;
+  });
+}
+
+/** The oracle: every ARN IAM would let the granted resource reach is one a rule resource reaches. */
+function expectWithinRulePerSegment(ruleResources: readonly string[], resource: string): void {
+  if (resource === '*') {
+    expect(ruleResources).toContain('*');
+    return;
+  }
+  expect(resource).toMatch(IAM_ARN);
+  // No rule of the test config holds a policy variable, so none may be granted.
+  expect(resource).not.toContain('${');
+  for (const concrete of instances(resource)) {
+    expect(ruleResources.some((allowed) => iamReaches(allowed, concrete))).toBe(true);
+  }
+}
+
+/** Per target: an action its rule allows and, per ARN segment, values inside that rule. */
+const SEGMENT_SCENARIOS = [
+  {
+    target: arn.role('app-reader'),
+    action: 'dynamodb:GetItem',
+    segments: [
+      ['aws'],
+      ['dynamodb'],
+      ['eu-west-1', '*', 'eu-*', ''],
+      [ACCOUNT],
+      ['table/app-orders', 'table/app-*'],
+    ],
+  },
+  {
+    target: arn.role('app-reader'),
+    action: 's3:GetObject',
+    segments: [['aws'], ['s3'], [''], [''], ['app-data', 'app-data/*', 'app-data/a:b']],
+  },
+  {
+    target: arn.role('ops-tools'),
+    action: 'logs:GetLogEvents',
+    segments: [
+      ['aws'],
+      ['logs'],
+      ['eu-west-1', '*'],
+      [ACCOUNT],
+      ['log-group:/app/web', 'log-group:*', 'log-group:/a:*'],
+    ],
+  },
+  {
+    target: arn.user('svc-reader'),
+    action: 's3:GetObject',
+    segments: [['aws'], ['s3'], [''], [''], ['any/x', '*', 'b:c']],
+  },
+];
+
+/** Segment values that hold colons, wildcards, other accounts and services, or a policy variable. */
+const HOSTILE_SEGMENTS = [
+  '*',
+  '?',
+  '',
+  'aws',
+  's3',
+  'dynamodb',
+  'eu-west-1:999999999999:x',
+  '*:*',
+  `999999999999:x:${ACCOUNT}`,
+  `*:${ACCOUNT}`,
+  '999999999999',
+  `x:${ACCOUNT}:table/app-*`,
+  `eu-west-1:${ACCOUNT}:log-group`,
+  'app-data/${aws:username}',
+  'a:b:c',
+];
+
+/** A resource built segment by segment: mostly what the rule allows, each segment sometimes hostile. */
+const segmentRequestArb = fc.constantFrom(...SEGMENT_SCENARIOS).chain((scenario) =>
+  fc.record({
+    target: fc.constant(scenario.target),
+    action: fc.constant(scenario.action),
+    resource: fc
+      .tuple(
+        ...scenario.segments.map((good) =>
+          fc.oneof(
+            { weight: 5, arbitrary: fc.constantFrom(...good) },
+            { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_SEGMENTS) },
+          ),
+        ),
+      )
+      .map((segments) => `arn:${segments.join(':')}`),
+  }),
+);
+
 describe('grant policy property', () => {
   it('holds only expiring Allow statements within the rule and outside the deny list', () => {
     // Prepare
@@ -260,6 +412,7 @@ describe('grant policy property', () => {
               expect(rule.resources.some((allowed) => matches(allowed, concrete))).toBe(true);
             }
             expect(rule.resources.some((allowed) => covers(allowed, resource))).toBe(true);
+            expectWithinRulePerSegment(rule.resources, resource);
           }
         }
         expect(JSON.stringify(policy)).not.toMatch(/NotAction|NotResource|"Deny"/);
@@ -269,6 +422,40 @@ describe('grant policy property', () => {
     // Assess (not vacuous): both branches ran.
     expect(outcomes.accepted).toBeGreaterThan(25);
     expect(outcomes.refused).toBeGreaterThan(10);
+  });
+
+  it('accepts a resource only when IAM, segment by segment, reads it as within the rule', () => {
+    // Prepare
+    const outcomes = { accepted: 0, refused: 0 };
+    // Act
+    fc.assert(
+      fc.property(segmentRequestArb, ({ target, action, resource }) => {
+        const body = {
+          target,
+          permissions: [{ actions: [action], resources: [resource] }],
+          reason: 'property run',
+        };
+        let valid: ReturnType<typeof validateRequest>;
+        try {
+          valid = validateRequest(body, ALICE, config);
+        } catch (error) {
+          // Assess (refusal): the resource is named, whatever the reason.
+          expect(error instanceof InvalidRequestError || error instanceof NotEligibleError).toBe(true);
+          expect((error as InvalidRequestError).details?.map((d) => d.field)).toEqual([
+            'permissions[0].resources[0]',
+          ]);
+          outcomes.refused++;
+          return;
+        }
+        // Assess (acceptance): the independent per-segment oracle agrees.
+        outcomes.accepted++;
+        expectWithinRulePerSegment(valid.rule.resources, resource);
+      }),
+      { numRuns: 500 },
+    );
+    // Assess (not vacuous): both branches ran.
+    expect(outcomes.accepted).toBeGreaterThan(50);
+    expect(outcomes.refused).toBeGreaterThan(50);
   });
 
   it('refuses every request that reaches a default deny-list entry', () => {

@@ -9,6 +9,7 @@ import {
   NotFoundError,
   SelfApprovalError,
 } from '#core/errors.ts';
+import type { PolicyConfigInput } from '#core/policy-config.ts';
 import type { Workflow } from '#core/ports.ts';
 import { cancelRequest, decide, getRequest, submitRequest } from '#core/requests.ts';
 import { awaitApprovalStep, expireApprovalStep, validateStep } from '#core/workflow-steps.ts';
@@ -21,6 +22,7 @@ import {
   MALLORY,
   pendingRequest,
   testConfig,
+  testConfigInput,
   validBody,
 } from '../../support/fakes.ts';
 
@@ -90,6 +92,7 @@ describe('submitRequest', () => {
         throw new Error('states:StartExecution throttled');
       },
       sendSuccess: env.workflow.sendSuccess.bind(env.workflow),
+      status: env.workflow.status.bind(env.workflow),
     };
     const deps = { ...env.deps, workflow: failing };
     // Act
@@ -329,6 +332,68 @@ describe('decide', () => {
   });
 });
 
+describe('decide: one person behind several principals', () => {
+  const ALICE_SRE = arn.assumed('SRE', 'alice-sre');
+  const BOB_SRE = arn.assumed('SRE', 'bob-sre');
+
+  /** The test config with SRE sessions among the approvers of `app-read`, plus who-is-who mappings. */
+  function withSreApprovers(mappings: Partial<PolicyConfigInput>, minApprovals = 1) {
+    const input = testConfigInput(mappings, minApprovals);
+    const rules = input.rules.map((r) =>
+      r.id === 'app-read' && r.approval !== 'auto'
+        ? { ...r, approval: { ...r.approval, approvers: [...r.approval.approvers, arn.assumed('SRE', '*')] } }
+        : r,
+    );
+    return testConfig({ ...mappings, rules }, minApprovals);
+  }
+
+  it.each([
+    ['slack.users', { slack: { users: { U0ALICE: { approver: ALICE_SRE, requester: [ALICE] } } } }],
+    ['people', { people: { alice: [ALICE, ALICE_SRE] } }],
+  ])('refuses an approval from the requester’s second principal linked by %s', async (_, mappings) => {
+    // Prepare
+    const env = fakeDeps(withSreApprovers(mappings));
+    const id = await pendingRequest(env.deps);
+    const before = await snapshot(env, id);
+    // Act
+    const attempt = decide(env.deps, ALICE_SRE, id, 'approve');
+    // Assess
+    await expect(attempt).rejects.toBeInstanceOf(SelfApprovalError);
+    expect(await snapshot(env, id)).toEqual(before);
+  });
+
+  it.each([
+    ['slack.users', { slack: { users: { U0BOB: { approver: BOB_SRE, requester: [BOB] } } } }],
+    ['people', { people: { bob: [BOB, BOB_SRE] } }],
+  ])('counts two principals of one person linked by %s once toward a quorum of two', async (_, mappings) => {
+    // Prepare
+    const env = fakeDeps(withSreApprovers(mappings, 2));
+    const id = await pendingRequest(env.deps);
+    await decide(env.deps, BOB, id, 'approve');
+    const before = await snapshot(env, id);
+    // Act
+    const attempt = decide(env.deps, BOB_SRE, id, 'approve');
+    // Assess
+    await expect(attempt).rejects.toSatisfy((e) => e instanceof ConflictError && e.code === 'AlreadyVoted');
+    const after = await snapshot(env, id);
+    expect(after).toEqual(before);
+    expect(after.request?.status).toBe('PENDING_APPROVAL');
+    expect(env.workflow.callbacks).toEqual([]);
+  });
+
+  it('keeps the last-segment rule, and only it, for a person no mapping names', async () => {
+    // Prepare: mappings exist, for bob only.
+    const env = fakeDeps(withSreApprovers({ people: { bob: [BOB, BOB_SRE] } }, 2));
+    const id = await pendingRequest(env.deps);
+    // Act
+    const sameName = await decide(env.deps, arn.assumed('SRE', 'Alice'), id, 'approve').catch((e) => e);
+    const otherName = await decide(env.deps, ALICE_SRE, id, 'approve');
+    // Assess
+    expect(sameName).toBeInstanceOf(SelfApprovalError);
+    expect(otherName).toMatchObject({ status: 'PENDING_APPROVAL', approvals: 1, required: 2 });
+  });
+});
+
 describe('cancelRequest', () => {
   it('cancels a pending request and releases the waiting workflow', async () => {
     // Prepare
@@ -426,5 +491,39 @@ describe('getRequest', () => {
     const attempt = getRequest(env.deps, ALICE, 'req-9999');
     // Assess
     await expect(attempt).rejects.toBeInstanceOf(NotFoundError);
+  });
+});
+
+describe('getRequest integrity while the request changes', () => {
+  it('never reads a request as broken when a status change lands between its reads', async () => {
+    // Prepare: an approval is written after the item was read and before the events are.
+    const { deps, store } = fakeDeps();
+    const id = await pendingRequest(deps);
+    const readEvents = store.events.bind(store);
+    let landed = false;
+    store.events = async (requestId: string) => {
+      if (!landed) {
+        landed = true;
+        await decide(deps, BOB, id, 'approve');
+      }
+      return readEvents(requestId);
+    };
+    // Act
+    const read = await getRequest(deps, ALICE, id);
+    // Assess
+    expect(read.integrity).toEqual({ ok: true });
+    expect(read.status).toBe('APPROVED');
+    expect(read.events.map((e) => e.to)).toEqual(['REQUESTED', 'PENDING_APPROVAL', 'APPROVED']);
+  });
+
+  it('still reports a log cut short under an item that does not change', async () => {
+    // Prepare: the last event is deleted behind the broker's back.
+    const { deps, store } = fakeDeps();
+    const id = await pendingRequest(deps);
+    store.eventLog.get(id)?.pop();
+    // Act
+    const read = await getRequest(deps, ALICE, id);
+    // Assess
+    expect(read.integrity).toMatchObject({ ok: false });
   });
 });

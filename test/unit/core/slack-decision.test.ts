@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { TaskClosedError } from '#core/errors.ts';
 import type { PolicyConfigInput } from '#core/policy-config.ts';
 import type { Deps } from '#core/ports.ts';
 import { decide } from '#core/requests.ts';
@@ -203,7 +204,7 @@ describe('decideFromSlack', () => {
     // Prepare
     const { deps } = setup();
     const id = await pendingRequest(deps);
-    const timedOut = Object.assign(new Error('Task Timed Out'), { name: 'TaskTimedOut' });
+    const timedOut = new TaskClosedError('TaskTimedOut: Task Timed Out');
     const late: Deps = {
       ...deps,
       workflow: { ...deps.workflow, sendSuccess: () => Promise.reject(timedOut) },

@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { SWEEPER, sweepExpiredGrants, sweepStrayPolicies } from '#core/sweeper.ts';
+import { submitRequest } from '#core/requests.ts';
+import {
+  RECONCILER,
+  reconcileInFlight,
+  runSweep,
+  SWEEPER,
+  sweepExpiredGrants,
+  sweepStrayPolicies,
+} from '#core/sweeper.ts';
 import { markRevokeFailed, revokeGrant } from '#core/workflow-steps.ts';
 import { throttled } from '../../../local/simulated-iam.ts';
-import { approvedRequest, arn, fakeDeps, grantedRequest, validBody } from '../../support/fakes.ts';
+import {
+  ALICE,
+  approvedRequest,
+  arn,
+  fakeDeps,
+  grantedRequest,
+  pendingRequest,
+  validBody,
+} from '../../support/fakes.ts';
 
 describe('sweeper', () => {
   it('revokes grants still held after the grace period and leaves younger ones to the workflow', async () => {
@@ -167,5 +183,83 @@ describe('stray sweep edge cases', () => {
       ]),
     );
     expect(iam.policiesOf(arn.role('app-b'))).toEqual({});
+  });
+});
+
+describe('reconciler', () => {
+  it('closes undecided requests whose execution is over, saying how it ended', async () => {
+    // Prepare: one request never validated, one pending approval; both executions are gone.
+    const { deps, store, workflow, clock } = fakeDeps();
+    const { requestId: requested } = await submitRequest(deps, ALICE, validBody());
+    const pending = await pendingRequest(deps);
+    workflow.statuses.set(requested, 'ABORTED');
+    workflow.statuses.set(pending, 'NOT_FOUND');
+    clock.advance(301);
+    // Act
+    const report = await reconcileInFlight(deps);
+    // Assess
+    expect(report.failed).toEqual([]);
+    expect(report.reconciled).toEqual([
+      { requestId: requested, from: 'REQUESTED', to: 'REJECTED', execution: 'ABORTED' },
+      { requestId: pending, from: 'PENDING_APPROVAL', to: 'APPROVAL_EXPIRED', execution: 'NOT_FOUND' },
+    ]);
+    expect((await store.events(requested)).at(-1)).toMatchObject({
+      to: 'REJECTED',
+      actor: RECONCILER,
+      details: { code: 'WorkflowEnded', execution: 'ABORTED' },
+    });
+    expect((await store.get(pending))?.taskToken).toBeUndefined();
+  });
+
+  it('removes what an approved request may have written when its execution died mid-grant', async () => {
+    // Prepare: the grant step wrote the policy, then the execution was stopped before recording GRANTED.
+    const { deps, store, iam, workflow, clock } = fakeDeps();
+    const id = await approvedRequest(deps);
+    await iam.putPolicy(
+      { type: 'role', name: 'app-reader' },
+      `jit-${id}`,
+      '{"Statement":[{"Effect":"Allow"}]}',
+    );
+    workflow.statuses.set(id, 'ABORTED');
+    clock.advance(301);
+    // Act
+    const report = await reconcileInFlight(deps);
+    // Assess
+    expect(report.reconciled).toEqual([
+      { requestId: id, from: 'APPROVED', to: 'GRANT_FAILED', execution: 'ABORTED' },
+    ]);
+    expect(iam.policiesOf(arn.role('app-reader'))).toEqual({});
+    expect((await store.events(id)).at(-1)?.details).toMatchObject({
+      removed: true,
+      error: { error: 'WorkflowEnded' },
+    });
+  });
+
+  it('leaves requests whose execution still runs, and requests that changed recently', async () => {
+    // Prepare
+    const { deps, store, workflow, clock } = fakeDeps();
+    const running = await pendingRequest(deps);
+    clock.advance(301);
+    const recent = await pendingRequest(deps);
+    workflow.statuses.set(recent, 'ABORTED');
+    // Act
+    const report = await reconcileInFlight(deps, { reconcileAfterSeconds: 300 });
+    // Assess
+    expect(report).toEqual({ reconciled: [], failed: [] });
+    expect((await store.get(running))?.status).toBe('PENDING_APPROVAL');
+    expect((await store.get(recent))?.status).toBe('PENDING_APPROVAL');
+  });
+
+  it('runs as part of every sweep', async () => {
+    // Prepare
+    const { deps, store, workflow, clock } = fakeDeps();
+    const id = await pendingRequest(deps);
+    workflow.statuses.set(id, 'FAILED');
+    clock.advance(301);
+    // Act
+    const report = await runSweep(deps);
+    // Assess
+    expect(report.reconciled.map((r) => r.requestId)).toEqual([id]);
+    expect((await store.get(id))?.status).toBe('APPROVAL_EXPIRED');
   });
 });

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: IAM policy variables are literal ${…} text here.
 import { describe, expect, it } from 'vitest';
 import { type BrokerError, InvalidRequestError, NotEligibleError } from '#core/errors.ts';
 import { buildGrantPolicy, INLINE_POLICY_LIMITS, isoSeconds, policySize } from '#core/policy.ts';
@@ -203,6 +204,146 @@ describe('validateRequest', () => {
       const error = refusal(body);
       // Assess
       expectRefused(error, InvalidRequestError, 'permissions[0].resources[0]');
+    });
+  });
+
+  describe('ARN segments and policy variables', () => {
+    /** One rule with wildcards in region, account-scoped resources and a per-user home prefix. */
+    const segmentsConfig = (requesters = [arn.assumed('Developer', '*')]) =>
+      testConfig({
+        rules: [
+          {
+            id: 'orders',
+            requesters,
+            targets: [arn.role('app-*')],
+            actions: ['dynamodb:GetItem', 'lambda:InvokeFunction', 's3:GetObject'],
+            resources: [
+              `arn:aws:dynamodb:eu-*:${ACCOUNT}:table/orders-*`,
+              `arn:aws:lambda:*:${ACCOUNT}:function:app-*`,
+              'arn:aws:s3:::home/${aws:username}/*',
+            ],
+            maxDurationSeconds: 3600,
+            approval: { approvers: [arn.assumed('Approver', '*')] },
+          },
+        ],
+      });
+    const asking = (actions: string[], resource: string) =>
+      validBody({ permissions: [{ actions, resources: [resource] }] });
+
+    it.each([
+      [
+        ['dynamodb:GetItem'],
+        `arn:aws:dynamodb:eu-west-1:999988887777:x:${ACCOUNT}:table/orders-*`,
+        'a region wildcard stretched over another account',
+      ],
+      [
+        ['lambda:InvokeFunction'],
+        `arn:aws:lambda:*:*:*:${ACCOUNT}:function:app-*`,
+        'a star account hidden behind the star region',
+      ],
+      [
+        ['dynamodb:GetItem'],
+        'arn:aws:dynamodb:eu-west-1:*:table/orders-1',
+        'a star account against the rule account',
+      ],
+    ])('refuses %s on %s (%s) as not eligible', (actions, resource) => {
+      // Prepare
+      const body = asking(actions, resource);
+      // Act
+      const error = refusal(body, ALICE, segmentsConfig());
+      // Assess
+      expectRefused(error, NotEligibleError, 'permissions[0].resources[0]');
+      expect(error.details?.[0]?.message).toMatch(/segments compare one by one/);
+    });
+
+    it('accepts a resource within the rule segment by segment', () => {
+      // Prepare
+      const body = asking(['dynamodb:GetItem'], `arn:aws:dynamodb:eu-west-?:${ACCOUNT}:table/orders-*`);
+      // Act
+      const valid = validateRequest(body, ALICE, segmentsConfig());
+      // Assess
+      expect(valid.rule.id).toBe('orders');
+    });
+
+    it('refuses a resource with fewer than six segments as no well-formed ARN', () => {
+      // Prepare
+      const body = validBody(permission(['s3:GetObject'], ['arn:aws:s3:app-data/x']));
+      // Act
+      const error = refusal(body);
+      // Assess
+      expectRefused(error, InvalidRequestError, 'permissions[0].resources[0]');
+      expect(error.details?.[0]?.message).toMatch(/not a well-formed ARN/);
+    });
+
+    it('refuses a resource of a service no rule resource names, saying so', () => {
+      // Prepare
+      const body = validBody(permission(['s3:GetObject'], [`arn:aws:sqs:eu-west-1:${ACCOUNT}:app-queue`]));
+      // Act
+      const error = refusal(body);
+      // Assess
+      expectRefused(error, NotEligibleError, 'permissions[0].resources[0]');
+      expect(error.details?.[0]?.message).toMatch(/service "sqs"/);
+    });
+
+    it('refuses a policy variable the rule does not hold at that place', () => {
+      // Prepare: app-read allows arn:aws:s3:::app-data/*, which says nothing about the caller's name.
+      const body = validBody(permission(['s3:GetObject'], ['arn:aws:s3:::app-data/${aws:username}/*']));
+      // Act
+      const error = refusal(body);
+      // Assess
+      expectRefused(error, NotEligibleError, 'permissions[0].resources[0]');
+      expect(error.details?.[0]?.message).toMatch(/policy variable \$\{aws:username\}/);
+    });
+
+    it('accepts a policy variable the rule holds at the same place', () => {
+      // Prepare
+      const body = asking(['s3:GetObject'], 'arn:aws:s3:::home/${aws:username}/notes.txt');
+      // Act
+      const valid = validateRequest(body, ALICE, segmentsConfig());
+      // Assess
+      expect(valid.permissions[0]?.resources).toEqual(['arn:aws:s3:::home/${aws:username}/notes.txt']);
+    });
+
+    it('refuses a second policy variable where the rule has a star', () => {
+      // Prepare
+      const body = asking(['s3:GetObject'], 'arn:aws:s3:::home/${aws:username}/${aws:userid}');
+      // Act
+      const error = refusal(body, ALICE, segmentsConfig());
+      // Assess
+      expectRefused(error, NotEligibleError, 'permissions[0].resources[0]');
+      expect(error.details?.[0]?.message).toMatch(/policy variable/);
+    });
+
+    it('refuses a "${" that opens no policy variable', () => {
+      // Prepare
+      const body = validBody(permission(['s3:GetObject'], ['arn:aws:s3:::app-data/${aws:username']));
+      // Act
+      const error = refusal(body);
+      // Assess
+      expectRefused(error, InvalidRequestError, 'permissions[0].resources[0]');
+    });
+
+    it('refuses a policy variable in an action, saying so', () => {
+      // Prepare
+      const body = validBody(permission(['s3:${aws:username}']));
+      // Act
+      const error = refusal(body);
+      // Assess
+      expectRefused(error, InvalidRequestError, 'permissions[0].actions[0]');
+      expect(error.details?.[0]?.message).toMatch(/policy variable/);
+    });
+
+    it('never lets a requester pattern with a star account match across a colon', () => {
+      // Prepare: the caller's account segment is 999988887777, whatever follows it.
+      const config = segmentsConfig(['arn:aws:sts::*:assumed-role/Developer/*']);
+      const caller = `arn:aws:sts::999988887777:x:${ACCOUNT}:assumed-role/Developer/eve`;
+      const body = asking(['dynamodb:GetItem'], `arn:aws:dynamodb:eu-west-1:${ACCOUNT}:table/orders-1`);
+      // Act
+      const error = refusal(body, caller, config);
+      const accepted = validateRequest(body, ALICE, config);
+      // Assess
+      expectRefused(error, NotEligibleError, 'target');
+      expect(accepted.rule.id).toBe('orders');
     });
   });
 

@@ -4,7 +4,7 @@ import { ConflictError, ForbiddenError, NotEligibleError, VerificationError } fr
 import type { PolicyDocument } from '#core/policy.ts';
 import { parsePolicyConfig } from '#core/policy-config.ts';
 import { principalOf } from '#core/principals.ts';
-import { decide, submitRequest } from '#core/requests.ts';
+import { cancelRequest, decide, submitRequest } from '#core/requests.ts';
 import {
   awaitApprovalStep,
   compensateGrant,
@@ -147,7 +147,32 @@ describe('validateStep', () => {
     expect(result).toEqual({ outcome: 'CLOSED' });
     expect((await env.store.events(id)).length).toBe(2);
   });
+
+  it('ends CLOSED when a cancel lands between its read and its write', async () => {
+    // Prepare: the requester cancels just before the auto-approval is written.
+    const env = fakeDeps();
+    const { requestId } = await submitRequest(env.deps, ALICE, logsBody());
+    cancelBeforeNextWrite(env, requestId);
+    // Act
+    const result = await validateStep(env.deps, requestId);
+    // Assess
+    expect(result).toEqual({ outcome: 'CLOSED' });
+    expect((await env.store.events(requestId)).map((e) => e.to)).toEqual(['REQUESTED', 'CANCELLED']);
+  });
 });
+
+/** Makes the requester's cancel land right before the next status write of `id` (a race, made certain). */
+function cancelBeforeNextWrite(env: ReturnType<typeof fakeDeps>, id: string): void {
+  const write = env.store.transition.bind(env.store);
+  let raced = false;
+  env.store.transition = async (requestId, w) => {
+    if (!raced && requestId === id && w.to !== 'CANCELLED') {
+      raced = true;
+      await cancelRequest(env.deps, ALICE, id);
+    }
+    return write(requestId, w);
+  };
+}
 
 describe('awaitApprovalStep', () => {
   it('stores the token, records PENDING_APPROVAL once, and tells the approvers again on a retried invoke', async () => {
@@ -168,6 +193,20 @@ describe('awaitApprovalStep', () => {
     expect(JSON.stringify(events)).not.toContain('tok-a');
     // The retry may follow a crash before the card was posted; posting itself is idempotent.
     expect(env.pending.map((r) => r.id)).toEqual([requestId, requestId]);
+  });
+
+  it('fails the task with ConflictError (the Closed path) when a cancel lands before its write', async () => {
+    // Prepare
+    const env = fakeDeps();
+    const { requestId } = await submitRequest(env.deps, ALICE, validBody());
+    await validateStep(env.deps, requestId);
+    cancelBeforeNextWrite(env, requestId);
+    // Act
+    const step = awaitApprovalStep(env.deps, requestId, 'tok-a');
+    // Assess
+    await expect(step).rejects.toBeInstanceOf(ConflictError);
+    expect((await env.store.events(requestId)).map((e) => e.to)).toEqual(['REQUESTED', 'CANCELLED']);
+    expect(env.pending).toEqual([]);
   });
 });
 

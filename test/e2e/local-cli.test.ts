@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,8 +16,16 @@ interface Cli {
   readonly exited: Promise<number | null>;
 }
 
-function startCli(args: string[]): Cli {
-  const child = spawn(TSX, ['local/main.ts', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * `npm start` runs `tsx local/main.ts`, and tsx runs the script in a child node process. `direct` runs that
+ * node process itself (node --import tsx), so that the spawned pid is the broker's.
+ */
+function startCli(args: string[], { direct = false } = {}): Cli {
+  const command = direct ? [process.execPath, '--import', 'tsx'] : [TSX];
+  const child = spawn(command[0] as string, [...command.slice(1), 'local/main.ts', ...args], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const cli: Cli = {
     child,
     output: '',
@@ -51,6 +59,24 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Pids of DynamoDB Local JVMs that use `dataDir` (found by their command line, as `ps` shows it). */
+function javaPidsFor(dataDir: string): number[] {
+  const ps = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return ps
+    .split('\n')
+    .filter((line) => line.includes('DynamoDBLocal.jar') && line.includes(`-dbPath ${dataDir}`))
+    .map((line) => Number.parseInt(line.trim(), 10));
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
 async function stop(cli: Cli): Promise<{ code: number | null; ddbPid: number }> {
   cli.child.kill('SIGINT');
   const code = await cli.exited;
@@ -60,8 +86,10 @@ async function stop(cli: Cli): Promise<{ code: number | null; ddbPid: number }> 
 
 describe('npm start (local/main.ts)', () => {
   const started: Cli[] = [];
+  const orphans: number[] = [];
   afterAll(() => {
     for (const cli of started) if (cli.child.exitCode === null) cli.child.kill('SIGKILL');
+    for (const pid of orphans) if (alive(pid)) process.kill(pid, 'SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -114,5 +142,33 @@ describe('npm start (local/main.ts)', () => {
     expect(((await again.json()) as { status: string }).status).toBe('PENDING_APPROVAL');
     expect(secondStop.code).toBe(0);
     expect(alive(secondStop.ddbPid)).toBe(false);
+  }, 180_000);
+
+  it('takes DynamoDB Local down with it when killed with SIGKILL, and starts again on the same data', async () => {
+    // Prepare
+    const config = join(dir, 'kill.json');
+    const data = join(dir, 'killed');
+    writeFileSync(config, JSON.stringify(e2eConfig()));
+    const first = startCli(['--port', '0', '--config', config, '--data-dir', data], { direct: true });
+    started.push(first);
+    await waitForOutput(first, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const javaBefore = javaPidsFor(data);
+    orphans.push(...javaBefore);
+    // Act: no handler runs on SIGKILL; only the JVM's own link to this process can end it.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const gone = await waitUntil(() => javaBefore.every((pid) => !alive(pid)), 8000);
+    const second = startCli(['--port', '0', '--config', config, '--data-dir', data]);
+    started.push(second);
+    const [, url] = await waitForOutput(second, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const health = await fetch(`${url}/_local/health`);
+    const secondStop = await stop(second);
+    // Assess
+    expect(javaBefore).toHaveLength(1);
+    expect(gone).toBe(true);
+    expect(health.status).toBe(200);
+    expect(secondStop.code).toBe(0);
+    expect(alive(secondStop.ddbPid)).toBe(false);
+    expect(javaPidsFor(data)).toEqual([]);
   }, 180_000);
 });
