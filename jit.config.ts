@@ -3,7 +3,7 @@
  * go on with a message naming the field at fault. Copy it, edit it, and pass yours with
  * `npx cdk synth -c config=path/to/my.config.ts` (or a .json file with the same fields).
  */
-import { defineConfig } from '#core/policy-config.ts';
+import { defineConfig } from '#core/policy/config.ts';
 
 const ACCOUNT = '111122223333';
 

@@ -4,7 +4,7 @@
  * policy left in the simulated account, transitions per execution from the library's event log). A small
  * burst measured first on the same broker is the baseline for the ratios.
  */
-import { parsePolicyConfig } from '#core/policy-config.ts';
+import { parsePolicyConfig } from '#core/policy/config.ts';
 import { startLocalBroker } from '../local/runtime.ts';
 import { traceExecutions, traceOf, transitionsOf } from './state-trace.ts';
 import { median, percentile } from './stats.ts';

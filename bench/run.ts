@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { parsePolicyConfig } from '#core/policy-config.ts';
+import { parsePolicyConfig } from '#core/policy/config.ts';
 import { buildBrokerApp } from '../lib/app.ts';
 import { loadPolicyConfigFile } from '../lib/policy-file.ts';
 import { LOCAL_AWS, startDynamoDbLocal } from '../local/dynamodb-local.ts';

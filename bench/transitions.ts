@@ -8,7 +8,7 @@
  * Convention (Step Functions Standard billing): every state entered counts one transition (Task, Choice,
  * Wait, Succeed, Fail), every Retry attempt counts one more; starting the execution is not counted.
  */
-import { parsePolicyConfig } from '#core/policy-config.ts';
+import { parsePolicyConfig } from '#core/policy/config.ts';
 import type { AslDefinition, AslState } from '../local/asl.ts';
 import { synthesizeWorkflow } from '../local/asl.ts';
 import { startLocalBroker } from '../local/runtime.ts';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '#core/errors.ts';
-import { type PolicyConfig, parsePolicyConfig, targetAccount } from '#core/policy-config.ts';
+import { type PolicyConfig, parsePolicyConfig, targetAccount } from '#core/policy/config.ts';
 
 /** File name of the validated policy config that the CDK copies next to each Lambda bundle. */
 export const POLICY_FILE_NAME = 'jit-policy.json';

@@ -4,7 +4,7 @@ import { SecretReader } from '#adapters/slack-secrets.ts';
 import { SlackWebApi } from '#adapters/slack-web-api.ts';
 import { ConfigError } from '#core/errors.ts';
 import type { Approvals, AuditStore, Deps } from '#core/ports.ts';
-import { SlackApprovals, type SlackCardDeps, SlackCardSync, withCardSync } from '#core/slack-approvals.ts';
+import { SlackApprovals, type SlackCardDeps, SlackCardSync, withCardSync } from '#core/slack/approvals.ts';
 import { policyConfig, slackEnv, tableName } from './config.ts';
 import { documentClient } from './deps.ts';
 import { log } from './logger.ts';

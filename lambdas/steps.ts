@@ -1,5 +1,5 @@
-import { removeSessionDeny } from '#core/credentials.ts';
 import { InvalidRequestError } from '#core/errors.ts';
+import { removeSessionDeny } from '#core/grants/sts-credentials/credentials.ts';
 import type { Deps } from '#core/ports.ts';
 import {
   awaitApprovalStep,
@@ -10,7 +10,7 @@ import {
   revokeGrant,
   SYSTEM,
   validateStep,
-} from '#core/workflow-steps.ts';
+} from '#core/workflow/steps.ts';
 import type { AlarmingOutcome } from './logger.ts';
 
 /** What the state machine passes to each step: the request id, plus step-specific fields. */

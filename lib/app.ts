@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type AppProps, type Environment, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import type { PolicyConfig } from '#core/policy-config.ts';
+import type { PolicyConfig } from '#core/policy/config.ts';
 import { BrokerStack } from './broker-stack.ts';
 import { applyNagSuppressions } from './nag-suppressions.ts';
 import { StatefulStack } from './stateful-stack.ts';

@@ -9,7 +9,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '#adapters/table-schema.ts';
-import type { PolicyConfig } from '#core/policy-config.ts';
+import type { PolicyConfig } from '#core/policy/config.ts';
 import { ENV, POLICY_FILE_NAME } from '#lambdas/config.ts';
 
 /** Repository root (the Lambda entries live under `lambdas/`). */

@@ -21,7 +21,7 @@ import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
-import type { PolicyConfig } from '#core/policy-config.ts';
+import type { PolicyConfig } from '#core/policy/config.ts';
 import { ENV } from '#lambdas/config.ts';
 import { METRICS_NAMESPACE } from '#lambdas/logger.ts';
 import { BrokerApi, SLACK_ROUTE } from './broker-api.ts';

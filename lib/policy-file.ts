@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '#core/errors.ts';
-import { type PolicyConfig, parsePolicyConfig } from '#core/policy-config.ts';
+import { type PolicyConfig, parsePolicyConfig } from '#core/policy/config.ts';
 
 /** The example config shipped with the repository, used when none is given. */
 export const DEFAULT_CONFIG_FILE = 'jit.config.ts';

@@ -3,8 +3,8 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { PolicyConfig } from '#core/policy-config.ts';
-import type { SlackConfig } from '#core/slack-config.ts';
+import type { PolicyConfig } from '#core/policy/config.ts';
+import type { SlackConfig } from '#core/policy/slack-config.ts';
 import { ENV } from '#lambdas/config.ts';
 import { BrokerFunction } from './broker-function.ts';
 

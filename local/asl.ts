@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
-import type { PolicyConfig } from '#core/policy-config.ts';
+import type { PolicyConfig } from '#core/policy/config.ts';
 import { buildBrokerApp } from '../lib/app.ts';
 import type { HandlerName } from '../lib/broker-function.ts';
 

@@ -2,9 +2,9 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { DynamoSlackCards } from '#adapters/dynamo-slack-cards.ts';
 import { SlackWebApi } from '#adapters/slack-web-api.ts';
-import type { PolicyConfig } from '#core/policy-config.ts';
+import type { PolicyConfig } from '#core/policy/config.ts';
 import type { Approvals, AuditStore, Deps } from '#core/ports.ts';
-import { SlackApprovals, type SlackCardDeps, SlackCardSync, withCardSync } from '#core/slack-approvals.ts';
+import { SlackApprovals, type SlackCardDeps, SlackCardSync, withCardSync } from '#core/slack/approvals.ts';
 import { createSlackHandler } from '#lambdas/slack/handler.ts';
 import {
   type FakeSlack,

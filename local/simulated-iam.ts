@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { RetryableAwsError } from '#core/errors.ts';
+import { PolicyLimitError, PrincipalNotFoundError, RetryableAwsError } from '#core/errors.ts';
+import { INLINE_POLICY_LIMITS, policySize } from '#core/grants/policy-document.ts';
 import { matches } from '#core/patterns.ts';
-import { INLINE_POLICY_LIMITS, policySize } from '#core/policy.ts';
 import type { IamGrants, PrincipalRef } from '#core/ports.ts';
 
 /** An error shaped like the IAM API's (name = IAM error code). */
@@ -99,8 +99,7 @@ export class SimulatedIamAccount implements IamGrants {
     const pattern = this.#patterns.find(
       (pat) => pat.includes(`:${p.type}/`) && matches(pat.slice(pat.lastIndexOf('/') + 1), p.name),
     );
-    if (!pattern)
-      throw new SimulatedIamError('NoSuchEntity', `The ${p.type} with name ${p.name} cannot be found.`);
+    if (!pattern) throw new PrincipalNotFoundError(`The ${p.type} with name ${p.name} cannot be found.`);
     const account = /^arn:aws[a-z-]*:iam::(\d{12})/.exec(pattern)?.[1] ?? '000000000000';
     return `arn:aws:iam::${account}:${p.type}/${p.name}`;
   }
@@ -120,9 +119,8 @@ export class SimulatedIamAccount implements IamGrants {
     let total = policySize(document);
     for (const [name, doc] of existing) if (name !== policyName) total += policySize(doc);
     if (total > INLINE_POLICY_LIMITS[p.type]) {
-      throw new SimulatedIamError(
-        'LimitExceeded',
-        `Maximum policy size of ${INLINE_POLICY_LIMITS[p.type]} bytes exceeded for ${p.type} ${p.name}`,
+      throw new PolicyLimitError(
+        `LimitExceeded: Maximum policy size of ${INLINE_POLICY_LIMITS[p.type]} bytes exceeded for ${p.type} ${p.name}`,
       );
     }
     existing.set(policyName, document);

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DECISION_BLOCK_ID } from '#core/slack-card.ts';
-import { ACTION_IDS } from '#core/slack-payload.ts';
-import { slackSignature } from '#core/slack-signature.ts';
+import { DECISION_BLOCK_ID } from '#core/slack/card.ts';
+import { ACTION_IDS } from '#core/slack/payload.ts';
+import { slackSignature } from '#core/slack/signature.ts';
 import { LOCAL_SLACK_SIGNING_SECRET } from './fake-slack.ts';
 
 /** What to click, and as whom. */

@@ -1,5 +1,5 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { SlackCardClaim, SlackCardRecord, SlackCards, SlackMessageRef } from '#core/slack-ports.ts';
+import type { SlackCardClaim, SlackCardRecord, SlackCards, SlackMessageRef } from '#core/slack/ports.ts';
 import { keys } from './table-schema.ts';
 
 /** The attribute of the request item (`sk=META`) that holds its Slack card record. */

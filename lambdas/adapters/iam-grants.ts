@@ -12,7 +12,7 @@ import {
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
-import { RetryableAwsError } from '#core/errors.ts';
+import { PolicyLimitError, PrincipalNotFoundError, RetryableAwsError } from '#core/errors.ts';
 import type { IamGrants, PrincipalRef } from '#core/ports.ts';
 import { arnMatches } from '#core/principals.ts';
 
@@ -35,9 +35,14 @@ function isNoSuchEntity(error: unknown): boolean {
   return name === 'NoSuchEntity' || name === 'NoSuchEntityException';
 }
 
-/** Throttling and transient faults become RetryableAwsError, which the state machine retries. */
+/**
+ * IAM's errors in the core's terms: throttling and transient faults become RetryableAwsError (the state
+ * machine retries these), a full principal PolicyLimitError, a missing principal PrincipalNotFoundError.
+ */
 export function classify(error: unknown, what: string): unknown {
   const e = error as { name?: string; $retryable?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (/^LimitExceeded/.test(e?.name ?? '')) return new PolicyLimitError(`${what}: ${e?.name}`);
+  if (isNoSuchEntity(error)) return new PrincipalNotFoundError(`${what}: ${e?.name}`);
   const status = e?.$metadata?.httpStatusCode ?? 0;
   if (RETRYABLE.has(e?.name ?? '') || e?.$retryable || status >= 500) {
     return new RetryableAwsError(`${what}: ${e?.name ?? 'error'} (retryable)`);

@@ -1,4 +1,4 @@
-import type { SlackApi, SlackMessage, SlackMessageRef } from '#core/slack-ports.ts';
+import type { SlackApi, SlackMessage, SlackMessageRef } from '#core/slack/ports.ts';
 
 /** Slack answered `ok: false` (or HTTP 429/5xx); `error` is Slack's error code, e.g. `channel_not_found`. */
 export class SlackApiError extends Error {

@@ -1,12 +1,12 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod/mini';
-import { collectCredentials } from '#core/credentials.ts';
 import { BrokerError, InvalidRequestError } from '#core/errors.ts';
+import { collectCredentials } from '#core/grants/sts-credentials/credentials.ts';
 import { toPublic } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
-import { cancelRequest, decide, getRequest, submitRequest } from '#core/requests.ts';
+import { cancelRequest, decide, getRequest, submitRequest } from '#core/requests/requests.ts';
 import { parseWith } from '#core/schema.ts';
-import { revokeEarly } from '#core/workflow-steps.ts';
+import { revokeEarly } from '#core/workflow/steps.ts';
 import { errorBody, json, toErrorResponse } from './http.ts';
 
 /** Thrown when API Gateway handed us no IAM identity (cannot happen behind AWS_IAM auth). */

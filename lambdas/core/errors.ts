@@ -112,3 +112,15 @@ export class TaskClosedError extends BrokerError {
   override readonly name = 'TaskClosedError';
   readonly code = 'TaskClosed';
 }
+
+/** The principal has no room for this inline policy (IAM's aggregate inline-policy size per role/user). */
+export class PolicyLimitError extends BrokerError {
+  override readonly name = 'PolicyLimitError';
+  readonly code = 'PolicyLimit';
+}
+
+/** The role or user the broker was to write on does not exist (in that account). */
+export class PrincipalNotFoundError extends BrokerError {
+  override readonly name = 'PrincipalNotFoundError';
+  readonly code = 'PrincipalNotFound';
+}

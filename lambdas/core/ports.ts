@@ -1,6 +1,7 @@
 import type { Status } from './lifecycle.ts';
 import type { AccessRequest, AuditEvent, RequestPatch, RevokeResult } from './model.ts';
-import type { PolicyConfig } from './policy-config.ts';
+import type { PolicyConfig } from './policy/config.ts';
+import type { PrincipalRef } from './principals.ts';
 
 /** One status change as the store writes it: conditional on `from` and `expectVersion`, with its event. */
 export interface TransitionWrite {
@@ -44,14 +45,9 @@ export interface RequestPage {
   readonly next?: string;
 }
 
-/** Which principal an inline policy lives on. */
-export interface PrincipalRef {
-  readonly type: 'role' | 'user';
-  /** The role or user name (last path segment of the ARN). */
-  readonly name: string;
-}
+export type { PrincipalRef };
 
-/** Inline policies on IAM principals. `delete` treats NoSuchEntity as done. */
+/** Inline policies on IAM principals. `delete` treats a policy that is already gone as done. */
 export interface IamGrants {
   putPolicy(principal: PrincipalRef, policyName: string, document: string): Promise<void>;
   /** The stored document (decoded JSON text), or undefined when there is no such policy. */

@@ -10,7 +10,13 @@
  */
 import type { AccessRequest } from './model.ts';
 import { covers, matches, type PatternOptions } from './patterns.ts';
-import type { PrincipalRef } from './ports.ts';
+
+/** Which principal an inline policy lives on. */
+export interface PrincipalRef {
+  readonly type: 'role' | 'user';
+  /** The role or user name (last path segment of the ARN). */
+  readonly name: string;
+}
 
 /** The inline policy's home: role or user name from the target ARN. */
 export function principalOf(request: Pick<AccessRequest, 'target' | 'targetType'>): PrincipalRef {

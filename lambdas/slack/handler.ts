@@ -1,12 +1,12 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { BrokerError } from '#core/errors.ts';
 import type { Deps } from '#core/ports.ts';
-import { type SlackCardDeps, SlackCardSync } from '#core/slack-approvals.ts';
-import type { CardContext } from '#core/slack-card.ts';
-import { clickReply, decideFromSlack } from '#core/slack-decision.ts';
-import { parseInteraction, type SlackClick } from '#core/slack-payload.ts';
-import type { SlackCardRecord } from '#core/slack-ports.ts';
-import { verifySlackSignature } from '#core/slack-signature.ts';
+import { type SlackCardDeps, SlackCardSync } from '#core/slack/approvals.ts';
+import type { CardContext } from '#core/slack/card.ts';
+import { clickReply, decideFromSlack } from '#core/slack/decision.ts';
+import { parseInteraction, type SlackClick } from '#core/slack/payload.ts';
+import type { SlackCardRecord } from '#core/slack/ports.ts';
+import { verifySlackSignature } from '#core/slack/signature.ts';
 import { errorBody, json } from '../api/http.ts';
 import { log } from '../logger.ts';
 

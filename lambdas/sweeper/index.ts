@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { runSweep } from '#core/sweeper.ts';
+import { runSweep } from '#core/workflow/sweeper.ts';
 import { iamPort, productionDeps, workflowPort } from '../deps.ts';
 import { log } from '../logger.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyChain } from '#core/audit-chain.ts';
+import { verifyChain } from '#core/audit/chain.ts';
 import type { LocalBroker } from '../../local/runtime.ts';
 import {
   APPROVER,

@@ -1,6 +1,6 @@
 import { inject } from 'vitest';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
-import { type PolicyConfigInput, parsePolicyConfig } from '#core/policy-config.ts';
+import { type PolicyConfigInput, parsePolicyConfig } from '#core/policy/config.ts';
 import { type LocalBroker, type LocalBrokerOptions, startLocalBroker } from '../../local/runtime.ts';
 import { ACCOUNT, arn } from '../support/fakes.ts';
 

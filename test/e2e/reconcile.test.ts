@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChainCheck } from '#core/audit-chain.ts';
+import type { ChainCheck } from '#core/audit/chain.ts';
 import { isTerminal, type Status } from '#core/lifecycle.ts';
-import { parsePolicyConfig } from '#core/policy-config.ts';
+import { parsePolicyConfig } from '#core/policy/config.ts';
 import { type LocalBroker, startLocalBroker } from '../../local/runtime.ts';
 import {
   APPROVER,
@@ -59,7 +59,8 @@ describe('local runtime: the record agrees with the workflow', () => {
     expect(ends.filter((e) => e.status !== 'SUCCEEDED').map((e) => [e.name, e.error])).toEqual([]);
     expect(broker.outcomes).toEqual({ GrantFailed: 0, RevokeFailed: 0 });
     expect(ids.map((r) => r.cancel).every((s) => s === 200 || s === 409)).toBe(true);
-    expect(finals.filter((r) => r.status === 'CANCELLED').length).toBeGreaterThan(25);
+    // Every approval-required request is still undecided when its cancel lands; auto-approved ones race.
+    expect(finals.filter((r) => r.status === 'CANCELLED').length).toBeGreaterThanOrEqual(25);
     expect(broker.iam.snapshot()).toEqual([]);
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isProtected } from '#core/validate-request.ts';
+import { isProtected } from '#core/policy/validate.ts';
 import { buildBrokerApp } from '../../lib/app.ts';
 import { STATE } from '../../lib/workflow.ts';
 import { arn, testConfig, testConfigInput } from '../support/fakes.ts';

@@ -1,7 +1,8 @@
+import { applyPatch } from '#core/audit/transition.ts';
 import { TransitionRefusedError } from '#core/errors.ts';
 import { HOLDS_GRANT, IN_FLIGHT, isLegalTransition } from '#core/lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
-import { type PolicyConfig, type PolicyConfigInput, parsePolicyConfig } from '#core/policy-config.ts';
+import { type PolicyConfig, type PolicyConfigInput, parsePolicyConfig } from '#core/policy/config.ts';
 import type {
   AuditStore,
   Deps,
@@ -10,9 +11,8 @@ import type {
   TransitionWrite,
   Workflow,
 } from '#core/ports.ts';
-import { decide, submitRequest } from '#core/requests.ts';
-import { applyPatch } from '#core/transition.ts';
-import { awaitApprovalStep, grantStep, revokeGrant, validateStep } from '#core/workflow-steps.ts';
+import { decide, submitRequest } from '#core/requests/requests.ts';
+import { awaitApprovalStep, grantStep, revokeGrant, validateStep } from '#core/workflow/steps.ts';
 import { LocalVault } from '../../local/local-vault.ts';
 import { SimulatedIamAccount } from '../../local/simulated-iam.ts';
 import { SimulatedSts } from '../../local/simulated-sts.ts';

@@ -5,7 +5,7 @@ import type {
   SlackCards,
   SlackMessage,
   SlackMessageRef,
-} from '#core/slack-ports.ts';
+} from '#core/slack/ports.ts';
 
 interface StoredCard {
   claimId: string;

@@ -66,4 +66,53 @@ describe('code boundaries', () => {
     // Assess
     expect(hits).toEqual([]);
   });
+
+  it('has no import cycle anywhere under lambdas/ (type-only imports count too)', () => {
+    // Prepare
+    const graph = new Map(files.map((f) => [f, localImports(f)]));
+    const cycles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const visit = (file: string, path: string[]) => {
+      if (state.get(file) === 'done') return;
+      if (state.get(file) === 'open') {
+        cycles.push([...path.slice(path.indexOf(file)), file].map((p) => relative(ROOT, p)).join(' → '));
+        return;
+      }
+      state.set(file, 'open');
+      for (const next of graph.get(file) ?? []) visit(next, [...path, file]);
+      state.set(file, 'done');
+    };
+    // Act
+    for (const file of files) visit(file, []);
+    // Assess
+    expect(graph.size).toBeGreaterThan(10);
+    expect(cycles).toEqual([]);
+  });
+
+  it('keeps AWS error names out of the core: adapters translate them into domain errors', () => {
+    // Prepare
+    const awsNames =
+      /\b(?:NoSuchEntity|LimitExceeded|EntityAlreadyExists|AccessDenied|Throttling\w*|TaskTimedOut|TaskDoesNotExist|InvalidToken|ExecutionAlreadyExists|ExecutionDoesNotExist|ConditionalCheckFailed\w*|TransactionCanceled\w*|ProvisionedThroughputExceeded\w*|InvalidCiphertext\w*|ResourceNotFoundException)\b/;
+    // Act
+    const hits = sources(join(LAMBDAS, 'core')).flatMap((f) =>
+      readFileSync(f, 'utf8')
+        .split('\n')
+        .map((line, i) => ({ line, i }))
+        .filter(({ line }) => awsNames.test(line))
+        .map(({ line, i }) => `${relative(ROOT, f)}:${i + 1}: ${line.trim()}`),
+    );
+    // Assess
+    expect(hits).toEqual([]);
+  });
 });
+
+/** The files under lambdas/ that `file` imports (relative or aliased specifiers, resolved). */
+function localImports(file: string): string[] {
+  return imports(file)
+    .map((spec) => {
+      const alias = Object.keys(ALIASES).find((a) => spec.startsWith(a));
+      if (alias) return join(ROOT, (ALIASES[alias] ?? '') + spec.slice(alias.length));
+      return spec.startsWith('.') ? resolve(dirname(file), spec) : undefined;
+    })
+    .filter((target): target is string => target !== undefined && target.startsWith(`${LAMBDAS}/`));
+}

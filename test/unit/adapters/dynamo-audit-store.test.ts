@@ -10,13 +10,13 @@ import {
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import { ACTIVE_GRANT, keys, TABLE_SCHEMA } from '#adapters/table-schema.ts';
-import { chainEvent, verifyChain } from '#core/audit-chain.ts';
+import { chainEvent, verifyChain } from '#core/audit/chain.ts';
+import { move } from '#core/audit/transition.ts';
 import { TransitionRefusedError } from '#core/errors.ts';
 import type { Status } from '#core/lifecycle.ts';
 import type { AccessRequest } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
-import { submitRequest } from '#core/requests.ts';
-import { move } from '#core/transition.ts';
+import { submitRequest } from '#core/requests/requests.ts';
 import { createAuditTable } from '../../../local/create-table.ts';
 import { LOCAL_AWS } from '../../../local/dynamodb-local.ts';
 import { arn, fakeDeps, type ManualClock, validBody } from '../../support/fakes.ts';

@@ -4,7 +4,7 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from '@aws-sdk/lib-dynam
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
-import { chainEvent, GENESIS_HASH } from '#core/audit-chain.ts';
+import { chainEvent, GENESIS_HASH } from '#core/audit/chain.ts';
 import { RetryableAwsError, TransitionRefusedError } from '#core/errors.ts';
 
 const ddbMock = mockClient(DynamoDBDocumentClient);

@@ -14,10 +14,15 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SdkIamGrants } from '#adapters/iam-grants.ts';
-import { RetryableAwsError, VerificationError } from '#core/errors.ts';
+import {
+  PolicyLimitError,
+  PrincipalNotFoundError,
+  RetryableAwsError,
+  VerificationError,
+} from '#core/errors.ts';
 import type { PrincipalRef } from '#core/ports.ts';
-import { submitRequest } from '#core/requests.ts';
-import { grantStep, validateStep } from '#core/workflow-steps.ts';
+import { submitRequest } from '#core/requests/requests.ts';
+import { grantStep, validateStep } from '#core/workflow/steps.ts';
 import { ALICE, arn, fakeDeps } from '../../support/fakes.ts';
 
 const ROLE: PrincipalRef = { type: 'role', name: 'app-reader' };
@@ -107,6 +112,18 @@ describe('SdkIamGrants', () => {
       // Assess
       await expect(result).rejects.toBeInstanceOf(RetryableAwsError);
       await expect(result).rejects.toMatchObject({ name: 'RetryableAwsError' });
+    });
+
+    it.each([
+      ['LimitExceeded', 409, PolicyLimitError],
+      ['NoSuchEntity', 404, PrincipalNotFoundError],
+    ] as const)('turns %s into the domain error the core matches', async (code, status, kind) => {
+      // Prepare
+      iamMock.on(PutRolePolicyCommand).rejects(iamError(code, status));
+      // Act
+      const result = grants.putPolicy(ROLE, NAME, DOCUMENT);
+      // Assess
+      await expect(result).rejects.toBeInstanceOf(kind);
     });
 
     it('rethrows AccessDenied as is, not as retryable', async () => {

@@ -14,7 +14,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SdkIamGrants } from '#adapters/iam-grants.ts';
 import { KmsVault } from '#adapters/kms-vault.ts';
 import { SdkSts } from '#adapters/sts-sessions.ts';
-import { RetryableAwsError, TrustPolicyError } from '#core/errors.ts';
+import { PrincipalNotFoundError, RetryableAwsError, TrustPolicyError } from '#core/errors.ts';
 
 const iamMock = mockClient(IAMClient);
 const stsMock = mockClient(STSClient);
@@ -122,13 +122,13 @@ describe('SdkIamGrants for sessions', () => {
     expect(iamMock).not.toHaveReceivedCommand(ListUsersCommand);
   });
 
-  it('lets a missing role surface as NoSuchEntity', async () => {
+  it('turns a missing role into PrincipalNotFoundError', async () => {
     // Prepare
     iamMock.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }));
     // Act
     const act = new SdkIamGrants(new IAMClient({})).getRoleId('gone');
     // Assess
-    await expect(act).rejects.toMatchObject({ name: 'NoSuchEntityException' });
+    await expect(act).rejects.toBeInstanceOf(PrincipalNotFoundError);
   });
 });
 

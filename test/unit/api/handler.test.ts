@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { VerificationError } from '#core/errors.ts';
-import { submitRequest } from '#core/requests.ts';
+import { submitRequest } from '#core/requests/requests.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
 import { type ApiCall, apiEvent, bodyOf } from '../../support/api-event.ts';
 import {

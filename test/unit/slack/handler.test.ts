@@ -16,7 +16,7 @@ import { SfnWorkflow } from '#adapters/sfn-workflow.ts';
 import { SlackWebApi } from '#adapters/slack-web-api.ts';
 import type { AccessRequest } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
-import { slackSignature } from '#core/slack-signature.ts';
+import { slackSignature } from '#core/slack/signature.ts';
 import { createSlackHandler } from '#lambdas/slack/handler.ts';
 import { clickBody } from '../../../local/slack-click.ts';
 import { ALICE, arn, BOB, fakeDeps, testConfig } from '../../support/fakes.ts';

@@ -1,0 +1,274 @@
+import * as z from 'zod/mini';
+import { type FieldIssue, InvalidRequestError, NotEligibleError } from '../errors.ts';
+import { buildGrantPolicy, INLINE_POLICY_LIMITS, isoSeconds, policySize } from '../grants/policy-document.ts';
+import { ROLE_CHAINING_MAX_SECONDS, SESSION_POLICY_LIMIT } from '../grants/sts-credentials/sessions.ts';
+import type { GrantKind, Permission } from '../model.ts';
+import { covers, hasWildcard } from '../patterns.ts';
+import { arnCovers, arnMatches, hasBrokenPolicyVariable, policyVariables, splitArn } from '../principals.ts';
+import { parseWith } from '../schema.ts';
+import { ACTION_RE, deniedBy, type PolicyConfig, type Rule } from './config.ts';
+
+const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
+
+const permissionSchema = z.strictObject({
+  actions: z.array(z.string().check(z.maxLength(128))).check(z.minLength(1), z.maxLength(50)),
+  resources: z.array(z.string().check(z.maxLength(2048))).check(z.minLength(1), z.maxLength(50)),
+});
+
+const bodySchema = z.strictObject({
+  kind: z._default(z.enum(['policy', 'credentials']), 'policy'),
+  target: text(2048),
+  permissions: z.array(permissionSchema).check(z.minLength(1), z.maxLength(10)),
+  durationSeconds: z.optional(z.int().check(z.positive())),
+  reason: z.string().check(z.trim(), z.minLength(3), z.maxLength(1000)),
+  ticket: z.optional(text(128)),
+});
+
+/** The body of `POST /requests`, as the caller sends it. */
+export type RequestBody = z.input<typeof bodySchema>;
+
+/** A request that passed every check, with the rule that allows it. */
+export interface ValidatedRequest {
+  readonly kind: GrantKind;
+  readonly target: string;
+  readonly targetType: 'role' | 'user';
+  readonly permissions: readonly Permission[];
+  readonly durationSeconds: number;
+  readonly reason: string;
+  readonly ticket?: string;
+  readonly rule: Rule;
+}
+
+/** A concrete IAM role or user ARN: no wildcards, account id present. */
+const TARGET_RE = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+
+/** Keys that would widen a grant beyond what it names; never accepted, reported by name. */
+const NEGATED_KEYS = ['NotAction', 'NotResource', 'notActions', 'notResources', 'notAction', 'notResource'];
+
+function negatedKeyIssues(body: unknown): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const perms = (body as { permissions?: unknown })?.permissions;
+  if (!Array.isArray(perms)) return issues;
+  perms.forEach((p, i) => {
+    if (p && typeof p === 'object') {
+      for (const key of Object.keys(p)) {
+        if (NEGATED_KEYS.includes(key)) {
+          issues.push({
+            field: `permissions[${i}].${key}`,
+            message: 'NotAction/NotResource grants are never issued',
+          });
+        }
+      }
+    }
+  });
+  return issues;
+}
+
+function invalid(issues: FieldIssue[]): InvalidRequestError {
+  const first = issues[0];
+  return new InvalidRequestError(first ? `${first.field} ${first.message}` : 'invalid request', issues);
+}
+
+/** Shape and global checks that hold whoever asks: schema, action syntax, deny list, target form. */
+function parseBody(body: unknown, config: PolicyConfig) {
+  const negated = negatedKeyIssues(body);
+  if (negated.length > 0) throw invalid(negated);
+  const parsed = parseWith(bodySchema, body, invalid);
+  const issues: FieldIssue[] = [];
+  parsed.permissions.forEach((p, i) => {
+    p.actions.forEach((action, j) => {
+      const field = `permissions[${i}].actions[${j}]`;
+      if (action.includes('${')) {
+        issues.push({ field, message: `"${action}" holds a policy variable; actions never take one` });
+        return;
+      }
+      if (!ACTION_RE.test(action)) {
+        issues.push({ field, message: `"${action}" is not an action of the form "service:Action"` });
+        return;
+      }
+      const hit = deniedBy(action, config.globalDenyActions);
+      if (hit) issues.push({ field, message: `"${action}" is globally denied (matches "${hit}")` });
+    });
+    p.resources.forEach((resource, j) => {
+      const field = `permissions[${i}].resources[${j}]`;
+      if (resource === '*') return;
+      if (!resource.startsWith('arn:')) {
+        issues.push({ field, message: 'must be an ARN or "*"' });
+      } else if (!splitArn(resource)) {
+        issues.push({
+          field,
+          message: `"${resource}" is not a well-formed ARN (arn:partition:service:region:account:resource)`,
+        });
+      } else if (hasBrokenPolicyVariable(resource)) {
+        issues.push({ field, message: `"${resource}" holds a "\${" that opens no policy variable` });
+      }
+    });
+  });
+  const targetMatch = TARGET_RE.exec(parsed.target);
+  if (!targetMatch) {
+    issues.push({ field: 'target', message: 'must be a concrete IAM role or user ARN (no wildcards)' });
+  }
+  const d = parsed.durationSeconds;
+  if (d !== undefined && (d < config.minDurationSeconds || d > config.maxDurationSeconds)) {
+    issues.push({
+      field: 'durationSeconds',
+      message: `must lie between ${config.minDurationSeconds} and ${config.maxDurationSeconds} seconds`,
+    });
+  }
+  if (issues.length > 0) throw invalid(issues);
+  return { ...parsed, targetType: targetMatch?.[1] as 'role' | 'user' };
+}
+
+/** Why a rule does not allow these permissions; empty when it does. */
+function ruleGaps(rule: Rule, permissions: readonly Permission[]): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  permissions.forEach((p, i) => {
+    p.actions.forEach((action, j) => {
+      if (!rule.actions.some((allowed) => covers(allowed, action, { caseInsensitive: true }))) {
+        issues.push({
+          field: `permissions[${i}].actions[${j}]`,
+          message: hasWildcard(action)
+            ? `"${action}" reaches beyond the actions rule "${rule.id}" allows`
+            : `"${action}" is not allowed by rule "${rule.id}"`,
+        });
+      }
+    });
+    p.resources.forEach((resource, j) => {
+      const message = resourceGap(rule, resource);
+      if (message) issues.push({ field: `permissions[${i}].resources[${j}]`, message });
+    });
+  });
+  return issues;
+}
+
+/**
+ * Why the rule does not cover a requested resource (undefined when it does). Coverage is IAM's per-segment
+ * reading (see arnCovers); the message names the first reason a requester can act on.
+ */
+function resourceGap(rule: Rule, resource: string): string | undefined {
+  if (rule.resources.some((allowed) => arnCovers(allowed, resource))) return undefined;
+  const requested = splitArn(resource);
+  if (!requested) return `"${resource}" (every resource) is allowed only by a rule resource "*"`;
+  const variables = policyVariables(resource);
+  if (variables.length > 0) {
+    return (
+      `"${resource}" holds the policy variable ${variables.join(', ')}, whose value IAM fills in at call ` +
+      `time; rule "${rule.id}" allows it only where its own resource has the same variable at the same place`
+    );
+  }
+  const ruleArns = rule.resources.map((allowed) => splitArn(allowed)).filter((a) => a !== undefined);
+  if (!ruleArns.some((a) => covers(a.service, requested.service))) {
+    return `"${resource}" is for service "${requested.service}", which no resource of rule "${rule.id}" names`;
+  }
+  return `"${resource}" is outside the resources rule "${rule.id}" allows (ARN segments compare one by one)`;
+}
+
+/**
+ * The ARN of the principal the broker actually writes to. The IAM port addresses a role or user by name
+ * alone (IAM names are unique per account whatever the path), so a path in a request is unverified and
+ * must not decide which principal is touched: `role/app-x/Admin` is the role named `Admin`.
+ */
+function withoutPath(target: string): string {
+  return target.replace(/^(arn:[^:]+:iam::[^:]*:(?:role|user)\/).*\/(?=[^/]+$)/, '$1');
+}
+
+/**
+ * True when the principal ARN is one the broker must never touch: checked with and without the path, and
+ * ignoring case, because IAM does not distinguish names by case.
+ */
+export function isProtected(target: string, config: PolicyConfig): boolean {
+  const forms = [target, withoutPath(target)];
+  return config.protectedPrincipals.some((p) =>
+    forms.some((t) => arnMatches(p, t, { caseInsensitive: true })),
+  );
+}
+
+/** True when one of the rule's target patterns matches the target both as given and as IAM addresses it. */
+function targetsAllow(rule: Rule, target: string): boolean {
+  const addressed = withoutPath(target);
+  return (
+    rule.targets.some((p) => arnMatches(p, target)) && rule.targets.some((p) => arnMatches(p, addressed))
+  );
+}
+
+/**
+ * Validates a request body for `caller` against the policy config: schema, deny list, eligibility
+ * (requester and target patterns of a rule), actions and resources within that rule, duration within the
+ * rule's maximum, and the inline-policy size limit of the target type.
+ *
+ * Throws InvalidRequestError (400) for requests no one could make, NotEligibleError (403) for requests
+ * this caller may not make. Both name the fields at fault.
+ */
+export function validateRequest(body: unknown, caller: string, config: PolicyConfig): ValidatedRequest {
+  const parsed = parseBody(body, config);
+  if (parsed.kind === 'credentials' && parsed.targetType !== 'role') {
+    throw invalid([{ field: 'target', message: 'credentials grants need a role to assume, not a user' }]);
+  }
+  if (isProtected(parsed.target, config)) {
+    throw new NotEligibleError('target is a protected principal', [
+      { field: 'target', message: 'is a protected principal the broker never modifies' },
+    ]);
+  }
+  const candidates = config.rules.filter(
+    (r) =>
+      r.kind === parsed.kind &&
+      r.requesters.some((p) => arnMatches(p, caller)) &&
+      targetsAllow(r, parsed.target),
+  );
+  if (candidates.length === 0) {
+    throw new NotEligibleError('no rule lets this caller request access to this target', [
+      {
+        field: 'target',
+        message: `no ${parsed.kind} rule lets ${caller} request access to this target`,
+      },
+    ]);
+  }
+  let firstGaps: FieldIssue[] = [];
+  const rule = candidates.find((r) => {
+    const gaps = ruleGaps(r, parsed.permissions);
+    if (firstGaps.length === 0) firstGaps = gaps;
+    return gaps.length === 0;
+  });
+  if (!rule) {
+    throw new NotEligibleError(`${firstGaps[0]?.field} ${firstGaps[0]?.message}`, firstGaps);
+  }
+  const durationSeconds =
+    parsed.durationSeconds ?? Math.min(config.defaultDurationSeconds, rule.maxDurationSeconds);
+  if (durationSeconds > rule.maxDurationSeconds) {
+    throw invalid([
+      {
+        field: 'durationSeconds',
+        message: `exceeds the maximum of ${rule.maxDurationSeconds} seconds of rule "${rule.id}"`,
+      },
+    ]);
+  }
+  if (parsed.kind === 'credentials' && durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
+    throw invalid([
+      {
+        field: 'durationSeconds',
+        message: `credentials are issued by role chaining, which STS caps at ${ROLE_CHAINING_MAX_SECONDS} seconds`,
+      },
+    ]);
+  }
+  // Size with a worst-case timestamp: the real one is the same length.
+  const size = policySize(buildGrantPolicy(parsed.permissions, isoSeconds(new Date(0))));
+  const [limit, what] =
+    parsed.kind === 'credentials'
+      ? [SESSION_POLICY_LIMIT, 'STS allows for a session policy']
+      : [INLINE_POLICY_LIMITS[parsed.targetType], `IAM allows for a ${parsed.targetType}'s inline policies`];
+  if (size > limit) {
+    throw invalid([
+      { field: 'permissions', message: `the policy would be ${size} characters; ${what} is ${limit}` },
+    ]);
+  }
+  return {
+    kind: parsed.kind,
+    target: parsed.target,
+    targetType: parsed.targetType,
+    permissions: parsed.permissions,
+    durationSeconds,
+    reason: parsed.reason,
+    ...(parsed.ticket === undefined ? {} : { ticket: parsed.ticket }),
+    rule,
+  };
+}

@@ -1,0 +1,327 @@
+import { load, move, withFreshRead } from '../audit/transition.ts';
+import {
+  BrokerError,
+  ConflictError,
+  ForbiddenError,
+  NotEligibleError,
+  PrincipalNotFoundError,
+} from '../errors.ts';
+import { buildGrantPolicy, isoSeconds, policyName } from '../grants/policy-document.ts';
+import { denySession, grantCredentials, type StoredSession } from '../grants/sts-credentials/credentials.ts';
+import { sessionUserId } from '../grants/sts-credentials/sessions.ts';
+import { deleteVerified, putVerified } from '../grants/verified-iam.ts';
+import { HOLDS_GRANT, type Status } from '../lifecycle.ts';
+import type { AccessRequest, RevokeResult } from '../model.ts';
+import { isProtected, validateRequest } from '../policy/validate.ts';
+import type { Deps } from '../ports.ts';
+import { principalOf } from '../principals.ts';
+import { closeUndelivered, isApprover, ruleOf } from '../requests/requests.ts';
+
+/** Actor names of the broker's own steps in the audit log. */
+export const SYSTEM = {
+  validate: 'system:validate',
+  autoApproval: 'system:auto-approval',
+  approvalWindow: 'system:approval-window',
+  grant: 'system:grant',
+  expiry: 'system:expiry',
+  compensation: 'system:compensation',
+} as const;
+
+/** What the Validate step tells the state machine's first Choice. */
+export type ValidateOutcome = 'APPROVAL_REQUIRED' | 'AUTO_APPROVED' | 'REJECTED' | 'CLOSED';
+
+/**
+ * Validate step: re-checks the stored request against the config in force now (it may have changed since
+ * the API accepted it). Records REJECTED, or APPROVED for auto-approval rules; otherwise leaves REQUESTED
+ * for the approval step.
+ */
+export async function validateStep(deps: Deps, requestId: string): Promise<{ outcome: ValidateOutcome }> {
+  // A fresh read on every refusal: a cancel landing between our read and our write ends the request, and
+  // the next read sees it closed (the Closed path), instead of failing the execution.
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status !== 'REQUESTED') return { outcome: 'CLOSED' };
+    let ruleId: string;
+    let auto: boolean;
+    try {
+      const body = {
+        kind: request.kind,
+        target: request.target,
+        permissions: request.permissions,
+        durationSeconds: request.durationSeconds,
+        reason: request.reason,
+        ...(request.ticket === undefined ? {} : { ticket: request.ticket }),
+      };
+      const valid = validateRequest(body, request.requester, deps.config);
+      ruleId = valid.rule.id;
+      auto = valid.rule.approval === 'auto';
+    } catch (error) {
+      if (!(error instanceof BrokerError)) throw error;
+      await move(deps, request, 'REJECTED', SYSTEM.validate, {
+        code: error.code,
+        message: error.message,
+        ...(error.details ? { issues: error.details } : {}),
+      });
+      return { outcome: 'REJECTED' };
+    }
+    if (ruleId !== request.ruleId) {
+      // The config changed under the request; approval rights follow the rule it was accepted under.
+      await move(deps, request, 'REJECTED', SYSTEM.validate, { code: 'RuleChanged', ruleId });
+      return { outcome: 'REJECTED' };
+    }
+    if (!auto) return { outcome: 'APPROVAL_REQUIRED' };
+    await move(deps, request, 'APPROVED', SYSTEM.autoApproval, { ruleId });
+    return { outcome: 'AUTO_APPROVED' };
+  });
+}
+
+/**
+ * AwaitApproval step (`waitForTaskToken`): keeps the token on the request item and records PENDING_APPROVAL.
+ */
+export async function awaitApprovalStep(deps: Deps, requestId: string, taskToken: string): Promise<void> {
+  const pending = await withFreshRead(deps, requestId, async (request) => {
+    if (request.status === 'PENDING_APPROVAL' && request.taskToken === taskToken) {
+      // A retried invoke: the first may have died before telling the approvers (posting is idempotent).
+      return request;
+    }
+    if (request.status !== 'REQUESTED') {
+      // Cancelled before this step ran: fail the task so the workflow ends now (Closed) instead of waiting.
+      throw new ConflictError('NotPending', `request is ${request.status}; there is nothing to approve`);
+    }
+    const rule = ruleOf(deps.config, request);
+    return move(
+      deps,
+      request,
+      'PENDING_APPROVAL',
+      SYSTEM.approvalWindow,
+      {
+        approvalWindowSeconds: deps.config.approvalWindowSeconds,
+        requiredApprovals: rule && rule.approval !== 'auto' ? rule.approval.minApprovals : 0,
+      },
+      { taskToken },
+    );
+  });
+  await deps.approvals.requestPending(pending);
+}
+
+/** ApprovalExpired step: the approval window timed out. Records APPROVAL_EXPIRED if still pending. */
+export async function expireApprovalStep(deps: Deps, requestId: string): Promise<{ status: Status }> {
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status === 'APPROVED' && !request.expiresAt) {
+      // An approval was written just as the window closed, but its callback could not reach the task (it
+      // had timed out): no workflow will grant it. Close it so it does not look approved-and-pending.
+      return { status: (await closeUndelivered(deps, request)).status };
+    }
+    if (request.status !== 'PENDING_APPROVAL') return { status: request.status };
+    const expired = await move(
+      deps,
+      request,
+      'APPROVAL_EXPIRED',
+      SYSTEM.approvalWindow,
+      {},
+      { taskToken: null },
+    );
+    return { status: expired.status };
+  });
+}
+
+/**
+ * Grant step: writes `jit-<id>` onto the target with the IAM-level expiry, reads it back, and records
+ * GRANTED with expiresAt. A retried invoke of an already granted request returns the same expiry.
+ */
+export async function grantStep(
+  deps: Deps,
+  requestId: string,
+): Promise<{ requestId: string; expiresAt: string }> {
+  const request = await load(deps, requestId);
+  if (request.status === 'GRANTED' && request.expiresAt) return { requestId, expiresAt: request.expiresAt };
+  if (request.status !== 'APPROVED')
+    throw new ConflictError('NotPending', `request is ${request.status}, not APPROVED`);
+  if (isProtected(request.target, deps.config)) {
+    throw new NotEligibleError(`target ${request.target} is a protected principal`);
+  }
+  if (request.kind === 'credentials') return { requestId, ...(await grantCredentials(deps, request)) };
+  const expiresAt = isoSeconds(new Date(deps.clock.now().getTime() + request.durationSeconds * 1000));
+  const name = policyName(requestId);
+  const document = JSON.stringify(buildGrantPolicy(request.permissions, expiresAt));
+  const principal = principalOf(request);
+  await putVerified(deps.iam, principal, name, document, request.target);
+  await move(
+    deps,
+    request,
+    'GRANTED',
+    SYSTEM.grant,
+    { policyName: name, expiresAt, statements: request.permissions.length },
+    { expiresAt },
+  );
+  return { requestId, expiresAt };
+}
+
+/** Deletes the request's policy (already gone = done) and proves it is gone by reading it back. */
+async function removeGrant(deps: Deps, request: AccessRequest): Promise<string> {
+  const name = policyName(request.id);
+  await deleteVerified(deps.iam, principalOf(request), name, request.target);
+  return name;
+}
+
+function cleanupAt(request: AccessRequest): string | null {
+  const deny = (request.session as StoredSession | undefined)?.deny;
+  return deny && !deny.removedAt ? deny.removeAfter : null;
+}
+
+/**
+ * Removes a grant and records REVOKED. Idempotent: an already revoked request is a no-op, so the
+ * workflow's final Revoke after an early revoke writes nothing.
+ */
+export async function revokeGrant(
+  deps: Deps,
+  requestId: string,
+  actor: string,
+  reason: string,
+): Promise<RevokeResult> {
+  return withFreshRead(deps, requestId, async (request) => {
+    const base = { requestId, kind: request.kind };
+    if (request.status === 'REVOKED') {
+      return { ...base, status: request.status, alreadyRevoked: true, cleanupAt: cleanupAt(request) };
+    }
+    if (!HOLDS_GRANT.includes(request.status)) {
+      throw new ConflictError('NotGranted', `request is ${request.status}; nothing to revoke`);
+    }
+    if (request.kind === 'credentials') {
+      const deny = await denySession(deps, request);
+      const session = { ...(request.session as StoredSession), deny };
+      const revoked = await move(
+        deps,
+        request,
+        'REVOKED',
+        actor,
+        {
+          reason,
+          sessionDenied: sessionUserId(session.roleId, session.sessionName),
+          policyName: deny.policyName,
+          method: deny.method,
+          ...(deny.method === 'older-sessions'
+            ? {
+                note: `role has no room for another inline policy: denied JIT sessions issued before ${deny.before}`,
+              }
+            : {}),
+          verified: true,
+        },
+        { session, sealedCredentials: null },
+      );
+      return { ...base, status: revoked.status, alreadyRevoked: false, cleanupAt: cleanupAt(revoked) };
+    }
+    const name = await removeGrant(deps, request);
+    const revoked = await move(deps, request, 'REVOKED', actor, { reason, policyName: name, verified: true });
+    return { ...base, status: revoked.status, alreadyRevoked: false, cleanupAt: null };
+  });
+}
+
+/**
+ * `POST /requests/{id}/revoke`: the requester or an approver ends a grant early. The caller's rights and
+ * the status are checked here; the IAM work is handed to the revoke function (`deps.revocations`), so the
+ * function behind the public API holds no IAM or STS permission. The revoke is idempotent either way.
+ */
+export async function revokeEarly(
+  deps: Deps,
+  caller: string,
+  requestId: string,
+  reason?: string,
+): Promise<RevokeResult> {
+  const request = await load(deps, requestId);
+  if (request.requester !== caller && !isApprover(ruleOf(deps.config, request), caller)) {
+    throw new ForbiddenError('only the requester and the approvers of its rule may revoke this request');
+  }
+  if (request.status !== 'REVOKED' && !HOLDS_GRANT.includes(request.status)) {
+    throw new ConflictError('NotGranted', `request is ${request.status}; nothing to revoke`);
+  }
+  return deps.revocations.revoke(requestId, caller, reason ?? 'early revoke');
+}
+
+/** Compensation after a failed grant: removes whatever may have been written, records GRANT_FAILED. */
+export async function compensateGrant(
+  deps: Deps,
+  requestId: string,
+  error: unknown,
+): Promise<{ status: Status }> {
+  if ((await load(deps, requestId)).status === 'GRANTED') {
+    // The grant was recorded, then the invocation failed (a timeout after the write): the workflow will not
+    // reach its own Revoke, so end the grant now rather than leave it to the IAM expiry and the sweeper.
+    const revoked = await revokeGrant(
+      deps,
+      requestId,
+      SYSTEM.compensation,
+      'the grant step failed after recording GRANTED',
+    );
+    return { status: revoked.status };
+  }
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status === 'GRANT_FAILED') return { status: request.status };
+    if (request.status !== 'APPROVED') {
+      throw new ConflictError(
+        'NotGranted',
+        `request is ${request.status}; compensation applies to APPROVED only`,
+      );
+    }
+    if (request.kind === 'credentials') {
+      const failure = describeError(error);
+      // A refused AssumeRole issued nothing; any other failure may have left a live session: deny it.
+      const deny =
+        failure.error === 'TrustPolicyError' ? undefined : await denySessionIfRoleExists(deps, request);
+      const failed = await move(deps, request, 'GRANT_FAILED', SYSTEM.compensation, {
+        error: failure,
+        ...(deny
+          ? { sessionDenyPolicy: deny.policyName, sessionDenyMethod: deny.method }
+          : { sessionIssued: false }),
+      });
+      return { status: failed.status };
+    }
+    const name = await removeGrant(deps, request);
+    const failed = await move(deps, request, 'GRANT_FAILED', SYSTEM.compensation, {
+      error: describeError(error),
+      policyName: name,
+      removed: true,
+    });
+    return { status: failed.status };
+  });
+}
+
+/** Denies the session a failed credentials grant may have issued; nothing to do when the role is gone. */
+async function denySessionIfRoleExists(deps: Deps, request: AccessRequest) {
+  try {
+    return await denySession(deps, request);
+  } catch (error) {
+    if (error instanceof PrincipalNotFoundError) return undefined;
+    throw error;
+  }
+}
+
+/** Revoke retries exhausted: records REVOKE_FAILED (the sweeper finishes the job; IAM expiry still holds). */
+export async function markRevokeFailed(
+  deps: Deps,
+  requestId: string,
+  error: unknown,
+): Promise<{ status: Status }> {
+  return withFreshRead(deps, requestId, async (request) => {
+    if (request.status !== 'GRANTED') return { status: request.status };
+    const failed = await move(deps, request, 'REVOKE_FAILED', SYSTEM.expiry, { error: describeError(error) });
+    return { status: failed.status };
+  });
+}
+
+/** Step Functions hands errors over as `{Error, Cause}`; keep them short and free of stack traces. */
+function describeError(error: unknown): Record<string, string> {
+  if (error && typeof error === 'object') {
+    const e = error as { Error?: unknown; Cause?: unknown; name?: unknown; message?: unknown };
+    let cause = e.Cause ?? e.message;
+    if (typeof cause === 'string') {
+      try {
+        const parsed = JSON.parse(cause) as { errorMessage?: string };
+        cause = parsed.errorMessage ?? cause;
+      } catch {
+        // Cause was plain text.
+      }
+    }
+    return { error: String(e.Error ?? e.name ?? 'Error'), cause: String(cause ?? '').slice(0, 500) };
+  }
+  return { error: 'Error', cause: String(error).slice(0, 500) };
+}

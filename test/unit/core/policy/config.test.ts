@@ -1,0 +1,244 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '#core/errors.ts';
+import {
+  DEFAULT_DENIED_ACTIONS,
+  deniedBy,
+  type PolicyConfigInput,
+  parsePolicyConfig,
+} from '#core/policy/config.ts';
+import { arn, testConfigInput } from '../../../support/fakes.ts';
+
+/** The first rule of the test config with some fields replaced. */
+function withRule(patch: Record<string, unknown>, overrides: Partial<PolicyConfigInput> = {}): unknown {
+  const input = testConfigInput(overrides);
+  const [first, ...rest] = input.rules;
+  return { ...input, rules: [{ ...first, ...patch }, ...rest] };
+}
+
+/** Parses and returns the ConfigError; fails the test when the config is accepted. */
+function configError(input: unknown): ConfigError {
+  try {
+    parsePolicyConfig(input);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+const fields = (error: ConfigError) => error.details?.map((d) => d.field);
+
+describe('parsePolicyConfig', () => {
+  it('applies defaults and merges the deny list', () => {
+    // Prepare
+    const input = testConfigInput({ globalDenyActions: ['kms:ScheduleKeyDeletion'] });
+    // Act
+    const config = parsePolicyConfig(input);
+    // Assess
+    expect(config.defaultDurationSeconds).toBe(900);
+    expect(config.maxDurationSeconds).toBe(43_200);
+    expect(config.rules[2]?.approval).toEqual({ approvers: [arn.assumed('Approver', '*')], minApprovals: 1 });
+    expect(config.globalDenyActions).toEqual([...DEFAULT_DENIED_ACTIONS, 'kms:ScheduleKeyDeletion']);
+  });
+
+  it('keeps the built-in deny list when the config gives an empty one', () => {
+    // Prepare
+    const input = testConfigInput({ globalDenyActions: [] });
+    // Act
+    const config = parsePolicyConfig(input);
+    // Assess
+    expect(config.globalDenyActions).toEqual(expect.arrayContaining([...DEFAULT_DENIED_ACTIONS]));
+  });
+
+  it('refuses a rule with iam:PassRole even when the config names no deny list', () => {
+    // Prepare
+    const input = withRule({ actions: ['s3:GetObject', 'iam:PassRole'] }, { globalDenyActions: [] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].actions[1]']);
+    expect(error.message).toContain('iam:*');
+  });
+
+  it('cannot take a built-in entry out with a negation', () => {
+    // Prepare
+    const input = testConfigInput({ globalDenyActions: ['!iam:*'] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['globalDenyActions[0]']);
+  });
+
+  it.each([
+    ['*', 'the bare star'],
+    ['iam:Pass*', 'a prefix inside iam:*'],
+    ['sts:AssumeRole', 'an action under sts:*'],
+    ['organizations:List*', 'an action under organizations:*'],
+    ['account:*', 'a denied service'],
+  ])('refuses the rule action %s (%s)', (action) => {
+    // Prepare
+    const input = withRule({ actions: [action] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].actions[0]']);
+  });
+
+  it('refuses a rule action overlapping an entry the config adds', () => {
+    // Prepare: s3:* overlaps s3:DeleteBucket.
+    const input = withRule({ actions: ['s3:*'] }, { globalDenyActions: ['s3:DeleteBucket'] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].actions[0]']);
+    expect(error.message).toContain('s3:DeleteBucket');
+  });
+
+  it('refuses an unknown top-level key', () => {
+    // Prepare
+    const input = { ...testConfigInput(), denyList: ['iam:*'] };
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['denyList']);
+  });
+
+  it('refuses an unknown rule key such as notActions', () => {
+    // Prepare
+    const input = withRule({ notActions: ['iam:*'] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].notActions']);
+  });
+
+  it.each([
+    ['arn:aws:s3:::bucket', 'an S3 ARN'],
+    ['app-*', 'a bare name'],
+    ['arn:aws:iam::12345:role/app-*', 'a short account id'],
+    ['arn:aws:iam::111122223333:group/app', 'a group'],
+  ])('refuses the target pattern %s (%s)', (target) => {
+    // Prepare
+    const input = withRule({ targets: [arn.role('ok-*'), target] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].targets[1]']);
+  });
+
+  it('refuses a duplicate rule id naming the second one', () => {
+    // Prepare
+    const input = testConfigInput();
+    const [first, second, third] = input.rules;
+    const duplicated = { ...input, rules: [first, { ...second, id: first?.id }, third] };
+    // Act
+    const error = configError(duplicated);
+    // Assess
+    expect(fields(error)).toEqual(['rules[1].id']);
+  });
+
+  it.each([30, 50_000])('refuses a default duration of %i outside the global bounds', (seconds) => {
+    // Prepare
+    const input = testConfigInput({ defaultDurationSeconds: seconds });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['defaultDurationSeconds']);
+  });
+
+  it('refuses a rule maximum beyond the global maximum', () => {
+    // Prepare
+    const input = withRule({ maxDurationSeconds: 50_000 });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].maxDurationSeconds']);
+  });
+
+  it('refuses a global minimum above the global maximum', () => {
+    // Prepare
+    const input = testConfigInput({
+      minDurationSeconds: 600,
+      maxDurationSeconds: 300,
+      defaultDurationSeconds: 400,
+    });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toContain('minDurationSeconds');
+  });
+
+  it('refuses a quorum of zero', () => {
+    // Prepare
+    const input = withRule({ approval: { approvers: [arn.assumed('Approver', '*')], minApprovals: 0 } });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(fields(error)?.[0]).toMatch(/^rules\[0\]\.approval/);
+  });
+
+  it('refuses a resource that is neither an ARN nor a star', () => {
+    // Prepare
+    const input = withRule({ resources: ['app-data/*'] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].resources[0]']);
+  });
+
+  it('refuses a resource pattern with fewer than six ARN segments', () => {
+    // Prepare: IAM would read "arn:aws:s3:*" as no ARN at all, not as "all of S3".
+    const input = withRule({ resources: ['arn:aws:s3:::app-data/*', 'arn:aws:s3:*'] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[0].resources[1]']);
+    expect(error.details?.[0]?.message).toMatch(/arn:partition:service:region:account:resource/);
+  });
+
+  it('refuses a Slack requester pattern that is no IAM/STS principal ARN pattern', () => {
+    // Prepare: a pattern that matches no principal would let that person decide on their own requests.
+    const input = testConfigInput({
+      slack: { users: { U0ALICE: { requester: ['arn:aws:sts::*', arn.assumed('Developer', 'alice')] } } },
+    });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['slack.users.U0ALICE.requester[0]']);
+  });
+
+  it('refuses a config without rules', () => {
+    // Prepare
+    const input = { ...testConfigInput(), rules: [] };
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules']);
+  });
+
+  it('names every field at fault at once', () => {
+    // Prepare
+    const input = withRule({ actions: ['iam:PassRole'], targets: ['nope'] }, { defaultDurationSeconds: 10 });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['defaultDurationSeconds', 'rules[0].targets[0]', 'rules[0].actions[0]']);
+  });
+});
+
+describe('deniedBy', () => {
+  it.each([
+    ['*', '*'],
+    ['iam:PassRole', 'iam:*'],
+    ['IAM:passrole', 'iam:*'],
+    ['sts:Assume*', 'sts:*'],
+    ['s3:GetObject', undefined],
+    ['s3:*', undefined],
+  ])('reports %s as denied by %s', (action, expected) => {
+    // Act
+    const hit = deniedBy(action, DEFAULT_DENIED_ACTIONS);
+    // Assess
+    expect(hit).toBe(expected);
+  });
+});
