@@ -11,7 +11,7 @@ import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { parsePolicyConfig } from '#core/policy/config.ts';
 import { buildBrokerApp } from '../lib/app.ts';
 import { loadPolicyConfigFile } from '../lib/policy-file.ts';
-import { LOCAL_AWS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { LOCAL_AWS, startDynamoDbLocal } from '../local/engines/dynamodb-local.ts';
 import { startLocalBroker } from '../local/runtime.ts';
 import { concurrencyFigures } from './concurrent.ts';
 import { median } from './stats.ts';

@@ -23,10 +23,11 @@ import type { Deps } from '#core/ports.ts';
 import { submitRequest } from '#core/requests/requests.ts';
 import { SlackApprovals } from '#core/slack/approvals.ts';
 import { awaitApprovalStep, validateStep } from '#core/workflow/steps.ts';
-import { ENV, POLICY_FILE_NAME } from '#lambdas/config.ts';
-import { createAuditTable } from '../local/create-table.ts';
-import { LOCAL_AWS, startDynamoDbLocal } from '../local/dynamodb-local.ts';
-import { LOCAL_SLACK_BOT_TOKEN, startFakeSlack } from '../local/fake-slack.ts';
+import { ENV, POLICY_FILE_NAME } from '#lambdas/runtime/config.ts';
+import { UNREACHED_CREDENTIAL_PROVIDERS } from '../lib/broker-function.ts';
+import { createAuditTable } from '../local/engines/create-table.ts';
+import { LOCAL_AWS, startDynamoDbLocal } from '../local/engines/dynamodb-local.ts';
+import { LOCAL_SLACK_BOT_TOKEN, startFakeSlack } from '../local/fakes/slack.ts';
 import { clickBody, signedHeaders } from '../local/slack-click.ts';
 import { median } from './stats.ts';
 
@@ -75,6 +76,7 @@ async function bundle(outdir: string) {
     minify: true,
     sourcemap: true,
     mainFields: ['module', 'main'],
+    external: [...UNREACHED_CREDENTIAL_PROVIDERS],
     banner: { js: "import{createRequire}from'module';const require=createRequire(import.meta.url);" },
     metafile: true,
     logLevel: 'silent',

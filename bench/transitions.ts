@@ -9,10 +9,10 @@
  * Wait, Succeed, Fail), every Retry attempt counts one more; starting the execution is not counted.
  */
 import { parsePolicyConfig } from '#core/policy/config.ts';
-import type { AslDefinition, AslState } from '../local/asl.ts';
-import { synthesizeWorkflow } from '../local/asl.ts';
+import type { AslDefinition, AslState } from '../local/engines/asl.ts';
+import { synthesizeWorkflow } from '../local/engines/asl.ts';
+import { throttled } from '../local/fakes/iam.ts';
 import { startLocalBroker } from '../local/runtime.ts';
-import { throttled } from '../local/simulated-iam.ts';
 import { traceExecutions, traceOf, transitionsOf } from './state-trace.ts';
 
 export const ACCOUNT = '111122223333';

@@ -4,7 +4,6 @@ import { App, type AppProps, type Environment, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { PolicyConfig } from '#core/policy/config.ts';
 import { BrokerStack } from './broker-stack.ts';
-import { applyNagSuppressions } from './nag-suppressions.ts';
 import { StatefulStack } from './stateful-stack.ts';
 
 /**
@@ -40,7 +39,6 @@ export function buildBrokerApp(opts: BrokerAppOptions) {
     policy: opts.policy,
     table: stateful.table,
   });
-  applyNagSuppressions(stateful, broker);
   if (opts.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
   return { app, stateful, broker };
 }

@@ -11,6 +11,7 @@ import {
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { ROUTES, type RouteAuth } from '#lambdas/api/contract.ts';
 
 /** Props of {@link BrokerApi}. */
 export interface BrokerApiProps {
@@ -23,20 +24,8 @@ export interface BrokerApiProps {
   readonly burstLimit?: number;
 }
 
-/** The user routes of the HTTP contract (DESIGN.md); every one requires SigV4 (AWS_IAM). */
-export const USER_ROUTES: readonly { method: string; path: string }[] = [
-  { method: 'POST', path: '/requests' },
-  { method: 'GET', path: '/requests' },
-  { method: 'GET', path: '/requests/{id}' },
-  { method: 'POST', path: '/requests/{id}/approve' },
-  { method: 'POST', path: '/requests/{id}/deny' },
-  { method: 'POST', path: '/requests/{id}/cancel' },
-  { method: 'POST', path: '/requests/{id}/revoke' },
-  { method: 'GET', path: '/requests/{id}/credentials' },
-];
-
-/** Slack's interactivity request URL. Slack cannot SigV4-sign: the function verifies Slack's HMAC instead. */
-export const SLACK_ROUTE = { method: 'POST', path: '/slack/interactions' } as const;
+// The route table lives in the pure contract module; re-exported for the stack and the infra tests.
+export { SLACK_ROUTE, USER_ROUTES } from '#lambdas/api/contract.ts';
 
 /**
  * REST API with AWS_IAM on every user route (the caller is the SigV4 identity), JSON access logs,
@@ -68,18 +57,25 @@ export class BrokerApi extends Construct {
         throttlingBurstLimit: props.burstLimit ?? 20,
       },
     });
-    const integration = new LambdaIntegration(props.handler);
-    for (const route of USER_ROUTES) {
-      this.api.root.resourceForPath(route.path).addMethod(route.method, integration, {
-        authorizationType: AuthorizationType.IAM,
-      });
-    }
-    if (props.slackHandler) {
-      this.slackMethod = this.api.root
-        .resourceForPath(SLACK_ROUTE.path)
-        .addMethod(SLACK_ROUTE.method, new LambdaIntegration(props.slackHandler), {
-          authorizationType: AuthorizationType.NONE,
-        });
+    // Each route goes to the function that checks its kind of authentication; the Slack route exists only
+    // with a Slack handler.
+    const targets: Record<
+      RouteAuth,
+      { integration: LambdaIntegration; auth: AuthorizationType } | undefined
+    > = {
+      iam: { integration: new LambdaIntegration(props.handler), auth: AuthorizationType.IAM },
+      'slack-signature': props.slackHandler && {
+        integration: new LambdaIntegration(props.slackHandler),
+        auth: AuthorizationType.NONE,
+      },
+    };
+    for (const route of ROUTES) {
+      const target = targets[route.auth];
+      if (!target) continue;
+      const method = this.api.root
+        .resourceForPath(route.path)
+        .addMethod(route.method, target.integration, { authorizationType: target.auth });
+      if (route.auth === 'slack-signature') this.slackMethod = method;
     }
   }
 }

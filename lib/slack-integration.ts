@@ -5,7 +5,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { PolicyConfig } from '#core/policy/config.ts';
 import type { SlackConfig } from '#core/policy/slack-config.ts';
-import { ENV } from '#lambdas/config.ts';
+import { acknowledge } from './acknowledge.ts';
 import { BrokerFunction } from './broker-function.ts';
 
 /** Props of {@link SlackIntegration}. */
@@ -52,21 +52,24 @@ export class SlackIntegration extends Construct {
       description: 'Slack bot token (xoxb-…, OAuth & Permissions, scope chat:write); posts request cards',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
     });
+    for (const secret of [this.signingSecret, this.botToken]) {
+      acknowledge(
+        secret,
+        'SMG4',
+        'Issued by Slack, not by us: rotation means regenerating it in the Slack app settings and storing the new value, which a Secrets Manager rotation Lambda cannot drive.',
+      );
+    }
 
     this.callback = new BrokerFunction(this, 'Callback', {
       handler: 'slack',
       policy: props.policy,
       memorySize: props.callbackMemorySize ?? 1024,
       timeout: Duration.seconds(10),
-    }).bindTable(props.table);
-    this.callback.fn.addEnvironment(ENV.stateMachineArn, props.stateMachine.stateMachineArn);
-    props.stateMachine.grantTaskResponse(this.callback.fn);
-    this.callback.fn.addEnvironment(ENV.slackSigningSecretArn, this.signingSecret.secretArn);
-    this.signingSecret.grantRead(this.callback.fn);
-    for (const fn of [this.callback, ...props.cardWriters]) {
-      fn.fn.addEnvironment(ENV.slackBotTokenArn, this.botToken.secretArn);
-      this.botToken.grantRead(fn.fn);
-    }
+    })
+      .bindTable(props.table)
+      .bindStateMachine(props.stateMachine, ['taskResponse'])
+      .bindSlackSigningSecret(this.signingSecret);
+    for (const fn of [this.callback, ...props.cardWriters]) fn.bindSlackBotToken(this.botToken);
 
     const stack = Stack.of(this);
     new CfnOutput(stack, 'SlackSigningSecretName', { value: signingSecretName });

@@ -20,6 +20,7 @@ import {
 } from 'aws-cdk-lib/aws-stepfunctions';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { acknowledgeWildcard } from './acknowledge.ts';
 
 /** The workflow's Lambda functions. */
 export interface WorkflowFunctions {
@@ -139,8 +140,9 @@ export class BrokerWorkflow extends Construct {
       resultPath: '$.revoke',
     });
 
-    // Credentials grants leave a session-deny policy on the role: it must outlive the STS credentials,
-    // then it goes (the role's inline-policy space is finite). This is the workflow's only kind branch.
+    // A kind may need a cleanup after revoke at a later time (credentials: the session deny must outlive the
+    // STS credentials, then it goes, as the role's inline-policy space is finite). The revoke result says
+    // when (`cleanupAt`) or null; this Choice reads only that, never a kind name.
     const waitForCredentialsExpiry = new Wait(this, STATE.waitForCredentialsExpiry, {
       time: WaitTime.timestampPath('$.revoke.cleanupAt'),
     });
@@ -158,10 +160,8 @@ export class BrokerWorkflow extends Construct {
     });
     const sessionCleanup = new Choice(this, STATE.sessionCleanup)
       .when(
-        Condition.and(
-          Condition.stringEquals('$.revoke.kind', 'credentials'),
-          Condition.isString('$.revoke.cleanupAt'),
-        ),
+        // The kind says whether it has a cleanup after revoke (a time) or not (null): no kind name here.
+        Condition.isString('$.revoke.cleanupAt'),
         waitForCredentialsExpiry.next(removeSessionDeny).next(done),
       )
       .otherwise(done);
@@ -227,5 +227,17 @@ export class BrokerWorkflow extends Construct {
         includeExecutionData: false,
       },
     });
+    acknowledgeWildcard(
+      this.stateMachine,
+      '*',
+      'Step Functions log delivery (logs:*LogDelivery, DescribeLogGroups/ResourcePolicies) and X-Ray tracing only accept Resource "*".',
+    );
+    for (const fn of new Set(Object.values(f))) {
+      acknowledgeWildcard(
+        this.stateMachine,
+        `${fn.functionArn}:*`,
+        'CDK grants lambda:InvokeFunction on the versions/aliases of the broker functions the state machine invokes.',
+      );
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { SLACK_ROUTE, USER_ROUTES } from '../lib/broker-api.ts';
+import { matchPath, SLACK_ROUTE } from '#lambdas/api/contract.ts';
 
 /** The local-only header that names the caller. The deployed API never reads it (it uses SigV4). */
 export const LOCAL_PRINCIPAL_HEADER = 'x-jit-principal';
@@ -9,32 +9,6 @@ const MAX_BODY_BYTES = 256 * 1024;
 
 /** Extra local routes (`/_local/*`), answered with JSON. */
 export type LocalRoutes = Readonly<Record<string, () => unknown>>;
-
-interface MatchedRoute {
-  readonly resource: string;
-  readonly pathParameters: Record<string, string> | null;
-}
-
-/** Matches a concrete path against the API's resource templates (`/requests/{id}/approve`). */
-export function matchRoute(method: string, path: string): MatchedRoute | undefined {
-  const parts = path.split('/').filter(Boolean);
-  for (const route of USER_ROUTES) {
-    if (route.method !== method) continue;
-    const tpl = route.path.split('/').filter(Boolean);
-    if (tpl.length !== parts.length) continue;
-    const params: Record<string, string> = {};
-    const ok = tpl.every((t, i) => {
-      const part = parts[i] ?? '';
-      if (t.startsWith('{') && t.endsWith('}')) {
-        params[t.slice(1, -1)] = decodeURIComponent(part);
-        return true;
-      }
-      return t === part;
-    });
-    if (ok) return { resource: route.path, pathParameters: Object.keys(params).length ? params : null };
-  }
-  return undefined;
-}
 
 function send(
   res: ServerResponse,
@@ -177,11 +151,14 @@ export function createLocalServer(
       }
       const local = localRoutes[url.pathname];
       if (local && method === 'GET') return send(res, 200, local());
-      if (slack && method === SLACK_ROUTE.method && url.pathname === SLACK_ROUTE.path) {
+      const match = matchPath(method, url.pathname);
+      // Slack's URL matches only as configured in Slack, to the byte; without a Slack handler it is no route.
+      if (slack && match?.route.auth === 'slack-signature' && url.pathname === match.route.path) {
         return slackRoute(req, res, url, slack);
       }
-      const route = matchRoute(method, url.pathname);
-      if (!route) return send(res, 404, error('NotFound', `no route ${method} ${url.pathname}`));
+      if (match?.route.auth !== 'iam') {
+        return send(res, 404, error('NotFound', `no route ${method} ${url.pathname}`));
+      }
       const principal = req.headers[LOCAL_PRINCIPAL_HEADER];
       if (typeof principal !== 'string' || principal.trim() === '') {
         return send(
@@ -201,9 +178,9 @@ export function createLocalServer(
       }
       const event = {
         httpMethod: method,
-        resource: route.resource,
+        resource: match.route.path,
         path: url.pathname,
-        pathParameters: route.pathParameters,
+        pathParameters: Object.keys(match.params).length ? match.params : null,
         queryStringParameters: Object.fromEntries(url.searchParams),
         headers,
         body: body.length ? body : null,

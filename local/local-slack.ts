@@ -4,14 +4,15 @@ import { DynamoSlackCards } from '#adapters/dynamo-slack-cards.ts';
 import { SlackWebApi } from '#adapters/slack-web-api.ts';
 import type { PolicyConfig } from '#core/policy/config.ts';
 import type { Approvals, AuditStore, Deps } from '#core/ports.ts';
-import { SlackApprovals, type SlackCardDeps, SlackCardSync, withCardSync } from '#core/slack/approvals.ts';
+import { type SlackWiringParts, wireSlack, wireSlackCallback } from '#lambdas/runtime/slack-wiring.ts';
 import { createSlackHandler } from '#lambdas/slack/handler.ts';
+import { envSlackSigningSecret } from './config.ts';
 import {
   type FakeSlack,
   LOCAL_SLACK_BOT_TOKEN,
   LOCAL_SLACK_SIGNING_SECRET,
   startFakeSlack,
-} from './fake-slack.ts';
+} from './fakes/slack.ts';
 
 /** Slack options of the local runtime. */
 export interface LocalSlackOptions {
@@ -26,8 +27,8 @@ export interface LocalSlack {
   readonly fake: FakeSlack;
   /** What the callback verifies signatures with (local only; never a real Slack secret). */
   readonly signingSecret: string;
-  /** Posts the request card (the Approvals port's `requestPending`). */
-  post: Approvals['requestPending'];
+  /** The Approvals port that posts the request card. */
+  readonly approvals: Approvals;
   /** The store wrapper that refreshes cards after each status change. */
   wrapStore<T extends AuditStore>(store: T): T;
   /** The `POST /slack/interactions` handler; `store` is the undecorated one (it refreshes cards itself). */
@@ -51,11 +52,10 @@ export async function startLocalSlack(
     botToken: LOCAL_SLACK_BOT_TOKEN,
     ...(opts.port ? { port: opts.port } : {}),
   });
-  const signingSecret =
-    opts.signingSecret ?? (process.env.JIT_SLACK_SIGNING_SECRET || LOCAL_SLACK_SIGNING_SECRET);
-  const cardDeps: SlackCardDeps = {
+  const signingSecret = opts.signingSecret ?? envSlackSigningSecret() ?? LOCAL_SLACK_SIGNING_SECRET;
+  // The same wiring as in Lambda (lambdas/runtime/lambda-slack.ts), with the fake Slack as the Web API.
+  const parts: SlackWiringParts = {
     config: opts.config,
-    clock: { now: () => new Date() },
     api: new SlackWebApi({
       token: async () => LOCAL_SLACK_BOT_TOKEN,
       baseUrl: fake.apiUrl,
@@ -64,14 +64,14 @@ export async function startLocalSlack(
     cards: new DynamoSlackCards(opts.db, opts.tableName),
     onError: (message, error) => opts.log(`slack: ${message}: ${(error as Error)?.message ?? String(error)}`),
   };
-  const poster = new SlackApprovals(cardDeps);
+  const slack = wireSlack(parts);
   return {
     fake,
     signingSecret,
-    post: (request) => poster.requestPending(request),
-    wrapStore: (store) => withCardSync(store, new SlackCardSync(cardDeps, store)),
+    approvals: slack.approvals,
+    wrapStore: (store) => slack.wrapStore(store),
     handler: (deps, store) =>
-      createSlackHandler({ ...cardDeps, deps: { ...deps, store }, signingSecret: async () => signingSecret }),
+      createSlackHandler(wireSlackCallback(parts, { ...deps, store }, async () => signingSecret)),
     stop: () => fake.stop(),
   };
 }

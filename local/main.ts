@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_FILE, loadPolicyConfigFile } from '../lib/policy-file.ts';
+import { envPort } from './config.ts';
 import { startLocalBroker } from './runtime.ts';
 
 const USAGE = `usage: npm start -- [--port <n>] [--config <file>] [--data-dir <dir>] [--retry-interval-ms <n>]
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const port = intOption('port', args.values.port ?? process.env.PORT) ?? 8787;
+  const port = intOption('port', args.values.port ?? envPort()) ?? 8787;
   const retryIntervalMs = intOption('retry-interval-ms', args.values['retry-interval-ms']);
   const scaleText = args.values['session-scale'];
   const sessionLifetimeScale = scaleText === undefined ? undefined : Number(scaleText);

@@ -8,12 +8,17 @@ import type { PolicyConfig } from '#core/policy/config.ts';
 import type { Deps } from '#core/ports.ts';
 import { runSweep } from '#core/workflow/sweeper.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
-import type { AlarmingOutcome } from '#lambdas/logger.ts';
-import { createStepHandlers } from '#lambdas/steps.ts';
+import { composeDeps } from '#lambdas/runtime/compose.ts';
+import type { AlarmingOutcome } from '#lambdas/runtime/logger.ts';
+import { createStepHandlers } from '#lambdas/workflow-steps/handlers.ts';
 import type { HandlerName } from '../lib/broker-function.ts';
-import { synthesizeWorkflow } from './asl.ts';
-import { createAuditTable } from './create-table.ts';
-import { type DynamoDbLocal, LOCAL_AWS, startDynamoDbLocal } from './dynamodb-local.ts';
+import { synthesizeWorkflow } from './engines/asl.ts';
+import { createAuditTable } from './engines/create-table.ts';
+import { type DynamoDbLocal, LOCAL_AWS, startDynamoDbLocal } from './engines/dynamodb-local.ts';
+import { type ExecutionRecord, type LocalHandler, LocalWorkflow } from './engines/state-machine.ts';
+import { SimulatedIamAccount } from './fakes/iam.ts';
+import { LocalVault } from './fakes/kms-vault.ts';
+import { SimulatedSts } from './fakes/sts.ts';
 import { createLocalServer } from './http-server.ts';
 import {
   type LocalSlack,
@@ -22,11 +27,7 @@ import {
   slackNotConfigured,
   startLocalSlack,
 } from './local-slack.ts';
-import { LocalVault } from './local-vault.ts';
-import { type ExecutionRecord, type LocalHandler, LocalWorkflow } from './local-workflow.ts';
 import { ObservedAuditStore } from './observed-store.ts';
-import { SimulatedIamAccount } from './simulated-iam.ts';
-import { SimulatedSts } from './simulated-sts.ts';
 
 /** Options of {@link startLocalBroker}. */
 export interface LocalBrokerOptions {
@@ -155,9 +156,11 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
         if (r.status === 'FAILED') log(`${r.name}  workflow ended ${r.error?.error}: ${r.error?.cause}`);
       },
     });
-    const deps: Deps = {
+    // The same composition root as every Lambda entry, with local engines and fakes in place of SDK clients.
+    const deps = composeDeps({
       config: opts.config,
-      store: slack ? slack.wrapStore(store) : store,
+      store,
+      ...(slack ? { wrapStore: slack.wrapStore } : {}),
       iam,
       sts,
       vault: opts.dataDir ? LocalVault.inDataDir(opts.dataDir) : new LocalVault(),
@@ -170,12 +173,10 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       approvals: {
         requestPending: async (request) => {
           log(`${request.id}  waiting for approval: POST /requests/${request.id}/approve`);
-          await slack?.post(request);
+          await slack?.approvals.requestPending(request);
         },
       },
-      clock: { now: () => new Date() },
-      ids: { requestId: () => randomUUID() },
-    };
+    });
     const steps = createStepHandlers(deps, (outcome) => {
       outcomes[outcome] += 1;
     });

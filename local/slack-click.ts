@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { DECISION_BLOCK_ID } from '#core/slack/card.ts';
 import { ACTION_IDS } from '#core/slack/payload.ts';
 import { slackSignature } from '#core/slack/signature.ts';
-import { LOCAL_SLACK_SIGNING_SECRET } from './fake-slack.ts';
+import { envPort, envSlackSigningSecret } from './config.ts';
+import { LOCAL_SLACK_SIGNING_SECRET } from './fakes/slack.ts';
 
 /** What to click, and as whom. */
 export interface SlackClickOptions {
@@ -110,7 +111,7 @@ export async function sendSlackClick(opts: SlackClickOptions): Promise<SlackClic
     responseUrl,
     ...(card ? { channel: card.channel, messageTs: card.ts } : {}),
   });
-  const secret = opts.signingSecret ?? (process.env.JIT_SLACK_SIGNING_SECRET || LOCAL_SLACK_SIGNING_SECRET);
+  const secret = opts.signingSecret ?? envSlackSigningSecret() ?? LOCAL_SLACK_SIGNING_SECRET;
   const res = await fetch(`${base}/slack/interactions`, {
     method: 'POST',
     headers: signedHeaders(secret, body, opts.timestamp ?? Math.floor(Date.now() / 1000)),
@@ -150,7 +151,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const result = await sendSlackClick({
-    brokerUrl: values.url ?? `http://127.0.0.1:${process.env.PORT ?? 8787}`,
+    brokerUrl: values.url ?? `http://127.0.0.1:${envPort() ?? 8787}`,
     requestId: values.request,
     slackUserId: values.user,
     action,

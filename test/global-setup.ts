@@ -1,6 +1,6 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
-import { startDynamoDbLocal } from '../local/dynamodb-local.ts';
+import { startDynamoDbLocal } from '../local/engines/dynamodb-local.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -1,12 +1,13 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import { BrokerError, InvalidRequestError } from '#core/errors.ts';
-import { collectCredentials } from '#core/grants/sts-credentials/credentials.ts';
 import { toPublic } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
+import { collectCredentials } from '#core/requests/collect-credentials.ts';
 import { cancelRequest, decide, getRequest, submitRequest } from '#core/requests/requests.ts';
 import { parseWith } from '#core/schema.ts';
 import { revokeEarly } from '#core/workflow/steps.ts';
+import { type RouteKey, routeKey, USER_ROUTES, type UserRoute } from './contract.ts';
 import { errorBody, json, toErrorResponse } from './http.ts';
 
 /** Thrown when API Gateway handed us no IAM identity (cannot happen behind AWS_IAM auth). */
@@ -14,16 +15,6 @@ class UnauthenticatedError extends BrokerError {
   override readonly name = 'UnauthenticatedError';
   readonly code = 'Unauthenticated';
 }
-
-const approveBody = z.strictObject({ comment: z.optional(z.string().check(z.maxLength(1000))) });
-const denyBody = z.strictObject({ reason: z.string().check(z.trim(), z.minLength(1), z.maxLength(1000)) });
-const revokeBody = z.strictObject({ reason: z.optional(z.string().check(z.maxLength(1000))) });
-const emptyBody = z.strictObject({});
-/** `GET /requests?limit=&next=`: page size 1-100 (default 50) and the previous page's `next`. */
-const listQuery = z.strictObject({
-  limit: z.optional(z.string().check(z.regex(/^(?:[1-9]\d?|100)$/, 'must be a whole number from 1 to 100'))),
-  next: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
-});
 
 function invalid(issues: { field: string; message: string }[]) {
   const first = issues[0];
@@ -60,45 +51,81 @@ function idOf(event: APIGatewayProxyEvent): string {
   return id;
 }
 
+/** What a route's function gets: its body and query already checked against the contract. */
+interface RouteInput<R extends UserRoute> {
+  readonly deps: Deps;
+  readonly event: APIGatewayProxyEvent;
+  /** The SigV4-authenticated caller. */
+  readonly caller: string;
+  readonly body: R['body'] extends z.ZodMiniType ? z.output<R['body']> : unknown;
+  readonly query: R extends { query: infer Q extends z.ZodMiniType } ? z.output<Q> : undefined;
+}
+
+/** A route's function returns the success body; the contract gives the status. */
+type RouteFn<R extends UserRoute> = (input: RouteInput<R>) => Promise<unknown>;
+
+/** One function per user route of the contract: a route without one, or one without a route, is a type error. */
+type RouteTable = { readonly [R in UserRoute as RouteKey<R>]: RouteFn<R> };
+
+const routes: RouteTable = {
+  'POST /requests': async ({ deps, caller, body }) => submitRequest(deps, caller, body),
+  'GET /requests': async ({ deps, caller, query }) => {
+    const page = await deps.store.listByRequester(caller, Number(query.limit ?? 50), query.next);
+    return { requests: page.items.map(toPublic), ...(page.next === undefined ? {} : { next: page.next }) };
+  },
+  'GET /requests/{id}': async ({ deps, event, caller }) => getRequest(deps, caller, idOf(event)),
+  'POST /requests/{id}/approve': async ({ deps, event, caller, body }) =>
+    decide(deps, caller, idOf(event), 'approve', body.comment),
+  'POST /requests/{id}/deny': async ({ deps, event, caller, body }) =>
+    decide(deps, caller, idOf(event), 'deny', body.reason),
+  'POST /requests/{id}/cancel': async ({ deps, event, caller }) => ({
+    requestId: idOf(event),
+    ...(await cancelRequest(deps, caller, idOf(event))),
+  }),
+  'POST /requests/{id}/revoke': async ({ deps, event, caller, body }) =>
+    revokeEarly(deps, caller, idOf(event), body.reason),
+  'GET /requests/{id}/credentials': async ({ deps, event, caller }) =>
+    collectCredentials(deps, caller, idOf(event)),
+};
+
+/** The route keys the API function answers (for the contract test). */
+export const API_ROUTE_KEYS: readonly string[] = Object.keys(routes);
+
+interface Dispatch {
+  readonly route: UserRoute;
+  readonly run: (input: RouteInput<UserRoute>) => Promise<unknown>;
+}
+
+/** Contract route → its function. A Map, so no request can reach an `Object.prototype` member. */
+const dispatch = new Map<string, Dispatch>(
+  USER_ROUTES.map((route) => {
+    const key = routeKey(route.method, route.path) as RouteKey<UserRoute>;
+    // Unreachable while the table type-checks; kept so a cast cannot ship a route that answers nothing.
+    const run = routes[key] as Dispatch['run'] | undefined;
+    if (!run) throw new Error(`the API handler has no function for ${key}`);
+    return [key, { route, run }];
+  }),
+);
+
+/** The body as the route's contract says: not read, handed to the core, or checked against its schema. */
+function bodyOf(route: UserRoute, event: APIGatewayProxyEvent): unknown {
+  if (route.body === 'none') return undefined;
+  if (route.body === 'core') return parseJson(event);
+  return parseWith(route.body, parseJson(event), invalid);
+}
+
 /** Creates the REST API handler over injected deps. */
 export function createApiHandler(deps: Deps) {
-  const routes: Record<string, (e: APIGatewayProxyEvent, caller: string) => Promise<APIGatewayProxyResult>> =
-    {
-      'POST /requests': async (e, caller) => json(202, await submitRequest(deps, caller, parseJson(e))),
-      'GET /requests': async (e, caller) => {
-        const query = parseWith(listQuery, e.queryStringParameters ?? {}, invalid);
-        const page = await deps.store.listByRequester(caller, Number(query.limit ?? 50), query.next);
-        return json(200, {
-          requests: page.items.map(toPublic),
-          ...(page.next === undefined ? {} : { next: page.next }),
-        });
-      },
-      'GET /requests/{id}': async (e, caller) => json(200, await getRequest(deps, caller, idOf(e))),
-      'POST /requests/{id}/approve': async (e, caller) => {
-        const body = parseWith(approveBody, parseJson(e), invalid);
-        return json(200, await decide(deps, caller, idOf(e), 'approve', body.comment));
-      },
-      'POST /requests/{id}/deny': async (e, caller) => {
-        const body = parseWith(denyBody, parseJson(e), invalid);
-        return json(200, await decide(deps, caller, idOf(e), 'deny', body.reason));
-      },
-      'POST /requests/{id}/cancel': async (e, caller) => {
-        parseWith(emptyBody, parseJson(e), invalid);
-        return json(200, { requestId: idOf(e), ...(await cancelRequest(deps, caller, idOf(e))) });
-      },
-      'GET /requests/{id}/credentials': async (e, caller) =>
-        json(200, await collectCredentials(deps, caller, idOf(e))),
-      'POST /requests/{id}/revoke': async (e, caller) => {
-        const body = parseWith(revokeBody, parseJson(e), invalid);
-        return json(202, await revokeEarly(deps, caller, idOf(e), body.reason));
-      },
-    };
-
   return async function apiHandler(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-    const route = routes[`${event.httpMethod} ${event.resource}`];
-    if (!route) return json(404, errorBody('NotFound', `no route ${event.httpMethod} ${event.resource}`));
+    const entry = dispatch.get(`${event.httpMethod} ${event.resource}`);
+    if (!entry) return json(404, errorBody('NotFound', `no route ${event.httpMethod} ${event.resource}`));
+    const { route, run } = entry;
     try {
-      return await route(event, callerOf(event));
+      const caller = callerOf(event);
+      const body = bodyOf(route, event);
+      const query =
+        'query' in route ? parseWith(route.query, event.queryStringParameters ?? {}, invalid) : undefined;
+      return json(route.success, await run({ deps, event, caller, body, query } as RouteInput<UserRoute>));
     } catch (error) {
       return toErrorResponse(error, event.pathParameters?.id);
     }

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { BrokerError } from '#core/errors.ts';
-import { log } from '../logger.ts';
+import { log } from '../runtime/logger.ts';
 
 const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   InvalidRequest: 400,

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
-import { productionDeps, revocationsPort, vaultPort, workflowPort } from '../deps.ts';
-import { slackPorts } from '../slack-deps.ts';
+import { lambdaDeps, revocationsPort, vaultPort, workflowPort } from '../runtime/lambda-deps.ts';
+import { slackPorts } from '../runtime/lambda-slack.ts';
+import { invocationLog } from '../runtime/middleware.ts';
 import { createApiHandler } from './handler.ts';
 
 /**
@@ -9,11 +10,11 @@ import { createApiHandler } from './handler.ts';
  */
 export const handler = middy(
   createApiHandler(
-    productionDeps({
+    lambdaDeps({
       workflow: workflowPort(),
       revocations: revocationsPort(),
       vault: vaultPort(),
       ...slackPorts(),
     }),
   ),
-);
+).use(invocationLog());

@@ -1,3 +1,4 @@
+import type { GrantKind } from './grants/kinds.ts';
 import type { Status } from './lifecycle.ts';
 
 /** One block of permissions asked for: actions on resources. */
@@ -6,8 +7,7 @@ export interface Permission {
   readonly resources: readonly string[];
 }
 
-/** How access is handed out: an inline policy on the target, or STS credentials. */
-export type GrantKind = 'policy' | 'credentials';
+export type { GrantKind };
 
 /** One approver's vote. */
 export interface ApprovalVote {

@@ -1,6 +1,6 @@
 import type { Status } from './lifecycle.ts';
 import type { AccessRequest, AuditEvent, RequestPatch, RevokeResult } from './model.ts';
-import type { PolicyConfig } from './policy/config.ts';
+import type { PolicyConfig } from './policy/config-schema.ts';
 import type { PrincipalRef } from './principals.ts';
 
 /** One status change as the store writes it: conditional on `from` and `expectVersion`, with its event. */

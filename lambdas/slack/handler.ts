@@ -8,7 +8,7 @@ import { parseInteraction, type SlackClick } from '#core/slack/payload.ts';
 import type { SlackCardRecord } from '#core/slack/ports.ts';
 import { verifySlackSignature } from '#core/slack/signature.ts';
 import { errorBody, json } from '../api/http.ts';
-import { log } from '../logger.ts';
+import { log } from '../runtime/logger.ts';
 
 /** What the Slack callback needs besides the core deps. */
 export interface SlackHandlerOptions extends SlackCardDeps {

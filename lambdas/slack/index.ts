@@ -1,6 +1,7 @@
 import middy from '@middy/core';
-import { productionDeps, workflowPort } from '../deps.ts';
-import { slackCallbackOptions } from '../slack-deps.ts';
+import { lambdaDeps, workflowPort } from '../runtime/lambda-deps.ts';
+import { slackCallbackOptions } from '../runtime/lambda-slack.ts';
+import { invocationLog } from '../runtime/middleware.ts';
 import { createSlackHandler } from './handler.ts';
 
 /**
@@ -9,5 +10,5 @@ import { createSlackHandler } from './handler.ts';
  * the task token is answered, within Slack's 3-second budget.
  */
 export const handler = middy(
-  createSlackHandler(slackCallbackOptions(productionDeps({ workflow: workflowPort() }))),
-);
+  createSlackHandler(slackCallbackOptions(lambdaDeps({ workflow: workflowPort() }))),
+).use(invocationLog());

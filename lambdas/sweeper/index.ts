@@ -1,9 +1,10 @@
 import middy from '@middy/core';
 import { runSweep } from '#core/workflow/sweeper.ts';
-import { iamPort, productionDeps, workflowPort } from '../deps.ts';
-import { log } from '../logger.ts';
+import { iamPort, lambdaDeps, workflowPort } from '../runtime/lambda-deps.ts';
+import { log } from '../runtime/logger.ts';
+import { invocationLog } from '../runtime/middleware.ts';
 
-const deps = productionDeps({ iam: iamPort(), workflow: workflowPort() });
+const deps = lambdaDeps({ iam: iamPort(), workflow: workflowPort() });
 
 /**
  * Lambda entry of the scheduled sweeper (EventBridge, every few minutes): revokes grants still held well
@@ -19,4 +20,4 @@ export const handler = middy(async () => {
     throw new Error(`sweeper could not remove ${stuck.length} grant(s)/policies: ${JSON.stringify(stuck)}`);
   }
   return report;
-});
+}).use(invocationLog());

@@ -1,6 +1,7 @@
 import middy from '@middy/core';
-import { productionDeps } from '../deps.ts';
-import { createStepHandlers } from '../steps.ts';
+import { lambdaDeps } from '../runtime/lambda-deps.ts';
+import { invocationLog } from '../runtime/middleware.ts';
+import { createStepHandlers } from '../workflow-steps/handlers.ts';
 
 /** Lambda entry of the Validate step (DynamoDB only). */
-export const handler = middy(createStepHandlers(productionDeps()).validate);
+export const handler = middy(createStepHandlers(lambdaDeps()).validate).use(invocationLog());

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '#core/audit/chain.ts';
+import type { SimulatedSession } from '../../local/fakes/sts.ts';
 import type { LocalBroker } from '../../local/runtime.ts';
-import type { SimulatedSession } from '../../local/simulated-sts.ts';
 import { evaluateSession } from '../support/iam-eval.ts';
 import {
   arn,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { throttled } from '../../local/fakes/iam.ts';
 import type { LocalBroker } from '../../local/runtime.ts';
-import { throttled } from '../../local/simulated-iam.ts';
 import {
   APPROVER,
   call,

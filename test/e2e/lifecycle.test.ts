@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '#core/audit/chain.ts';
+import { throttled } from '../../local/fakes/iam.ts';
 import type { LocalBroker } from '../../local/runtime.ts';
-import { throttled } from '../../local/simulated-iam.ts';
 import { evaluate } from '../support/iam-eval.ts';
 import {
   APPROVER,

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parsePolicyConfig } from '#core/policy/config.ts';
-import { LOCAL_VAULT_KEY_FILE, LocalVault, LocalVaultOpenError } from '../../local/local-vault.ts';
+import { LOCAL_VAULT_KEY_FILE, LocalVault, LocalVaultOpenError } from '../../local/fakes/kms-vault.ts';
 import { type LocalBroker, startLocalBroker } from '../../local/runtime.ts';
 import { arn, call, DEV, e2eConfig, readRequest, startBroker, submit, waitForStatus } from './harness.ts';
 

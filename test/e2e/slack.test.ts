@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FakeSlackMessage } from '../../local/fake-slack.ts';
+import type { FakeSlackMessage } from '../../local/fakes/slack.ts';
 import type { LocalBroker } from '../../local/runtime.ts';
 import { clickBody, sendSlackClick, signedHeaders } from '../../local/slack-click.ts';
 import {

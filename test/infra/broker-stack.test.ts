@@ -353,6 +353,28 @@ describe('broker app', () => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
+
+    it(
+      'acknowledges every finding when the stack has an account and a region',
+      () => {
+        // Prepare: partition and region then render as literals in ARNs, and so in the findings' ids.
+        const dir = mkdtempSync(join(tmpdir(), 'jit-nag-env-'));
+        const built = buildBrokerApp({
+          policy,
+          env: { account: '111122223333', region: 'eu-west-1' },
+          appProps: { outdir: dir, context: { 'aws:cdk:bundling-stacks': [] } },
+        });
+        try {
+          // Act
+          const synth = () => built.app.synth();
+          // Assess
+          expect(synth).not.toThrow();
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
+      },
+      SYNTH_TIMEOUT,
+    );
   });
 });
 

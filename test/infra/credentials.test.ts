@@ -100,7 +100,13 @@ describe('broker app with a credentials rule', () => {
     const wait = asl.States[STATE.waitForCredentialsExpiry];
     // Assess
     expect(asl.States[STATE.revoke].Next).toBe(STATE.sessionCleanup);
-    expect(JSON.stringify(choice.Choices)).toContain('credentials');
+    expect(choice.Choices).toEqual([
+      expect.objectContaining({
+        Variable: '$.revoke.cleanupAt',
+        IsString: true,
+        Next: STATE.waitForCredentialsExpiry,
+      }),
+    ]);
     expect(wait).toMatchObject({
       Type: 'Wait',
       TimestampPath: '$.revoke.cleanupAt',

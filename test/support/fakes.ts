@@ -13,9 +13,9 @@ import type {
 } from '#core/ports.ts';
 import { decide, submitRequest } from '#core/requests/requests.ts';
 import { awaitApprovalStep, grantStep, revokeGrant, validateStep } from '#core/workflow/steps.ts';
-import { LocalVault } from '../../local/local-vault.ts';
-import { SimulatedIamAccount } from '../../local/simulated-iam.ts';
-import { SimulatedSts } from '../../local/simulated-sts.ts';
+import { SimulatedIamAccount } from '../../local/fakes/iam.ts';
+import { LocalVault } from '../../local/fakes/kms-vault.ts';
+import { SimulatedSts } from '../../local/fakes/sts.ts';
 
 export const ACCOUNT = '111122223333';
 export const arn = {

@@ -114,5 +114,5 @@ function localImports(file: string): string[] {
       if (alias) return join(ROOT, (ALIASES[alias] ?? '') + spec.slice(alias.length));
       return spec.startsWith('.') ? resolve(dirname(file), spec) : undefined;
     })
-    .filter((target): target is string => target !== undefined && target.startsWith(`${LAMBDAS}/`));
+    .filter((target): target is string => (target ?? '').startsWith(`${LAMBDAS}/`));
 }

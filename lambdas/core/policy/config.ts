@@ -1,10 +1,19 @@
-import * as z from 'zod/mini';
+import type * as z from 'zod/mini';
 import { ConfigError, type FieldIssue } from '../errors.ts';
-import { ROLE_CHAINING_MAX_SECONDS } from '../grants/sts-credentials/sessions.ts';
+import { kindOf } from '../grants/registry.ts';
 import { hasWildcard, overlaps } from '../patterns.ts';
 import { accountOf, splitArn } from '../principals.ts';
 import { parseWith } from '../schema.ts';
-import { slackConfigIssues, slackConfigSchema } from './slack-config.ts';
+import {
+  type Approval,
+  configSchema,
+  type PolicyConfig,
+  type PolicyConfigInput,
+  type Rule,
+} from './config-schema.ts';
+import { slackConfigIssues } from './slack-config.ts';
+
+export type { Approval, PolicyConfig, PolicyConfigInput, Rule };
 
 /** Actions no grant may ever hold, whatever the config says: the config can only add to these. */
 export const DEFAULT_DENIED_ACTIONS = ['*', 'iam:*', 'sts:*', 'organizations:*', 'account:*'] as const;
@@ -13,56 +22,6 @@ export const DEFAULT_DENIED_ACTIONS = ['*', 'iam:*', 'sts:*', 'organizations:*',
 export const ACTION_RE = /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/;
 /** An IAM role or user ARN pattern (wildcards allowed in config, not in requests). */
 export const PRINCIPAL_PATTERN_RE = /^arn:aws[a-z-]*:iam::(?:\d{12}|\*):(?:role|user)\/[\w+=,.@/*?-]+$/;
-
-const nonEmpty = z.string().check(z.minLength(1), z.maxLength(2048));
-const seconds = z.int().check(z.positive());
-
-const approvalSchema = z.union([
-  z.literal('auto'),
-  z.strictObject({
-    approvers: z.array(nonEmpty).check(z.minLength(1)),
-    minApprovals: z._default(z.int().check(z.gte(1), z.lte(10)), 1),
-  }),
-]);
-
-const ruleSchema = z.strictObject({
-  id: z.string().check(z.regex(/^[a-zA-Z0-9-_]{1,64}$/, 'must be 1-64 letters, digits, - or _')),
-  description: z.optional(z.string()),
-  requesters: z.array(nonEmpty).check(z.minLength(1)),
-  targets: z.array(nonEmpty).check(z.minLength(1)),
-  actions: z.array(nonEmpty).check(z.minLength(1)),
-  resources: z.array(nonEmpty).check(z.minLength(1)),
-  maxDurationSeconds: seconds,
-  approval: approvalSchema,
-  /** `policy`: an inline policy on the target; `credentials`: STS credentials on the target role. */
-  kind: z._default(z.enum(['policy', 'credentials']), 'policy'),
-});
-
-const configSchema = z.strictObject({
-  approvalWindowSeconds: z._default(seconds, 3600),
-  defaultDurationSeconds: z._default(seconds, 900),
-  minDurationSeconds: z._default(seconds, 60),
-  maxDurationSeconds: z._default(seconds, 43_200),
-  globalDenyActions: z._default(z.array(nonEmpty), []),
-  protectedPrincipals: z._default(z.array(nonEmpty), []),
-  rules: z.array(ruleSchema).check(z.minLength(1)),
-  /** Slack approvals (request cards, signed button callbacks); absent: API approvals only. */
-  slack: z.optional(slackConfigSchema),
-  /** Person name → the principal ARN patterns of that one person (self-approval and quorum, see people.ts). */
-  people: z._default(z.record(z.string(), z.array(nonEmpty).check(z.minLength(1))), {}),
-});
-
-/** The policy-as-code config as written by the operator. */
-export type PolicyConfigInput = z.input<typeof configSchema>;
-/** One eligibility rule after validation and defaults. */
-export type Rule = z.output<typeof ruleSchema>;
-/** Approval requirement of a rule: automatic, or `minApprovals` distinct approvers. */
-export type Approval = Rule['approval'];
-
-/** The validated config: defaults applied, deny list merged with the built-in one. */
-export interface PolicyConfig extends Omit<z.output<typeof configSchema>, 'globalDenyActions'> {
-  readonly globalDenyActions: readonly string[];
-}
 
 /** True when a requested action pattern could reach a globally denied action. */
 export function deniedBy(action: string, denyList: readonly string[]): string | undefined {
@@ -117,16 +76,8 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
         `must lie between ${c.minDurationSeconds} and ${c.maxDurationSeconds}`,
       );
     }
-    if (rule.kind === 'credentials' && rule.maxDurationSeconds > ROLE_CHAINING_MAX_SECONDS) {
-      push(
-        `${at}.maxDurationSeconds`,
-        `credentials rules are capped at ${ROLE_CHAINING_MAX_SECONDS} seconds (STS role chaining)`,
-      );
-    }
+    for (const issue of kindOf(rule.kind).ruleIssues(rule)) push(`${at}.${issue.field}`, issue.message);
     rule.targets.forEach((t, i) => {
-      if (rule.kind === 'credentials' && !t.includes(':role/')) {
-        push(`${at}.targets[${i}]`, 'credentials rules target roles (the broker assumes them)');
-      }
       if (!PRINCIPAL_PATTERN_RE.test(t)) {
         push(
           `${at}.targets[${i}]`,

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { type FieldIssue, InvalidRequestError, NotEligibleError } from '../errors.ts';
-import { buildGrantPolicy, INLINE_POLICY_LIMITS, isoSeconds, policySize } from '../grants/policy-document.ts';
-import { ROLE_CHAINING_MAX_SECONDS, SESSION_POLICY_LIMIT } from '../grants/sts-credentials/sessions.ts';
+import { GRANT_KINDS } from '../grants/kinds.ts';
+import { kindOf } from '../grants/registry.ts';
 import type { GrantKind, Permission } from '../model.ts';
 import { covers, hasWildcard } from '../patterns.ts';
 import { arnCovers, arnMatches, hasBrokenPolicyVariable, policyVariables, splitArn } from '../principals.ts';
@@ -16,7 +16,7 @@ const permissionSchema = z.strictObject({
 });
 
 const bodySchema = z.strictObject({
-  kind: z._default(z.enum(['policy', 'credentials']), 'policy'),
+  kind: z._default(z.enum(GRANT_KINDS), 'policy'),
   target: text(2048),
   permissions: z.array(permissionSchema).check(z.minLength(1), z.maxLength(10)),
   durationSeconds: z.optional(z.int().check(z.positive())),
@@ -201,9 +201,9 @@ function targetsAllow(rule: Rule, target: string): boolean {
  */
 export function validateRequest(body: unknown, caller: string, config: PolicyConfig): ValidatedRequest {
   const parsed = parseBody(body, config);
-  if (parsed.kind === 'credentials' && parsed.targetType !== 'role') {
-    throw invalid([{ field: 'target', message: 'credentials grants need a role to assume, not a user' }]);
-  }
+  const kind = kindOf(parsed.kind);
+  const targetIssues = kind.targetIssues(parsed.targetType);
+  if (targetIssues.length > 0) throw invalid(targetIssues);
   if (isProtected(parsed.target, config)) {
     throw new NotEligibleError('target is a protected principal', [
       { field: 'target', message: 'is a protected principal the broker never modifies' },
@@ -242,25 +242,12 @@ export function validateRequest(body: unknown, caller: string, config: PolicyCon
       },
     ]);
   }
-  if (parsed.kind === 'credentials' && durationSeconds > ROLE_CHAINING_MAX_SECONDS) {
-    throw invalid([
-      {
-        field: 'durationSeconds',
-        message: `credentials are issued by role chaining, which STS caps at ${ROLE_CHAINING_MAX_SECONDS} seconds`,
-      },
-    ]);
-  }
-  // Size with a worst-case timestamp: the real one is the same length.
-  const size = policySize(buildGrantPolicy(parsed.permissions, isoSeconds(new Date(0))));
-  const [limit, what] =
-    parsed.kind === 'credentials'
-      ? [SESSION_POLICY_LIMIT, 'STS allows for a session policy']
-      : [INLINE_POLICY_LIMITS[parsed.targetType], `IAM allows for a ${parsed.targetType}'s inline policies`];
-  if (size > limit) {
-    throw invalid([
-      { field: 'permissions', message: `the policy would be ${size} characters; ${what} is ${limit}` },
-    ]);
-  }
+  const limitIssues = kind.limitIssues({
+    targetType: parsed.targetType,
+    durationSeconds,
+    permissions: parsed.permissions,
+  });
+  if (limitIssues.length > 0) throw invalid(limitIssues);
   return {
     kind: parsed.kind,
     target: parsed.target,

@@ -1,20 +1,11 @@
 import { load, move, withFreshRead } from '../audit/transition.ts';
-import {
-  BrokerError,
-  ConflictError,
-  ForbiddenError,
-  NotEligibleError,
-  PrincipalNotFoundError,
-} from '../errors.ts';
-import { buildGrantPolicy, isoSeconds, policyName } from '../grants/policy-document.ts';
-import { denySession, grantCredentials, type StoredSession } from '../grants/sts-credentials/credentials.ts';
-import { sessionUserId } from '../grants/sts-credentials/sessions.ts';
-import { deleteVerified, putVerified } from '../grants/verified-iam.ts';
+import { BrokerError, ConflictError, ForbiddenError, NotEligibleError } from '../errors.ts';
+import type { GrantFailure } from '../grants/kind.ts';
+import { kindOf } from '../grants/registry.ts';
 import { HOLDS_GRANT, type Status } from '../lifecycle.ts';
-import type { AccessRequest, RevokeResult } from '../model.ts';
+import type { RevokeResult } from '../model.ts';
 import { isProtected, validateRequest } from '../policy/validate.ts';
 import type { Deps } from '../ports.ts';
-import { principalOf } from '../principals.ts';
 import { closeUndelivered, isApprover, ruleOf } from '../requests/requests.ts';
 
 /** Actor names of the broker's own steps in the audit log. */
@@ -25,6 +16,7 @@ export const SYSTEM = {
   grant: 'system:grant',
   expiry: 'system:expiry',
   compensation: 'system:compensation',
+  sessionCleanup: 'system:session-cleanup',
 } as const;
 
 /** What the Validate step tells the state machine's first Choice. */
@@ -125,8 +117,9 @@ export async function expireApprovalStep(deps: Deps, requestId: string): Promise
 }
 
 /**
- * Grant step: writes `jit-<id>` onto the target with the IAM-level expiry, reads it back, and records
- * GRANTED with expiresAt. A retried invoke of an already granted request returns the same expiry.
+ * Grant step: the request's kind puts the grant in place (with the IAM-level expiry) and proves it; the
+ * step records GRANTED with expiresAt. A retried invoke of an already granted request returns the same
+ * expiry.
  */
 export async function grantStep(
   deps: Deps,
@@ -139,38 +132,14 @@ export async function grantStep(
   if (isProtected(request.target, deps.config)) {
     throw new NotEligibleError(`target ${request.target} is a protected principal`);
   }
-  if (request.kind === 'credentials') return { requestId, ...(await grantCredentials(deps, request)) };
-  const expiresAt = isoSeconds(new Date(deps.clock.now().getTime() + request.durationSeconds * 1000));
-  const name = policyName(requestId);
-  const document = JSON.stringify(buildGrantPolicy(request.permissions, expiresAt));
-  const principal = principalOf(request);
-  await putVerified(deps.iam, principal, name, document, request.target);
-  await move(
-    deps,
-    request,
-    'GRANTED',
-    SYSTEM.grant,
-    { policyName: name, expiresAt, statements: request.permissions.length },
-    { expiresAt },
-  );
-  return { requestId, expiresAt };
-}
-
-/** Deletes the request's policy (already gone = done) and proves it is gone by reading it back. */
-async function removeGrant(deps: Deps, request: AccessRequest): Promise<string> {
-  const name = policyName(request.id);
-  await deleteVerified(deps.iam, principalOf(request), name, request.target);
-  return name;
-}
-
-function cleanupAt(request: AccessRequest): string | null {
-  const deny = (request.session as StoredSession | undefined)?.deny;
-  return deny && !deny.removedAt ? deny.removeAfter : null;
+  const granted = await kindOf(request.kind).grant(deps, request);
+  await move(deps, request, 'GRANTED', SYSTEM.grant, granted.details, granted.patch);
+  return { requestId, expiresAt: granted.expiresAt };
 }
 
 /**
- * Removes a grant and records REVOKED. Idempotent: an already revoked request is a no-op, so the
- * workflow's final Revoke after an early revoke writes nothing.
+ * Ends a grant (the request's kind removes it and proves it) and records REVOKED. Idempotent: an already
+ * revoked request is a no-op, so the workflow's final Revoke after an early revoke writes nothing.
  */
 export async function revokeGrant(
   deps: Deps,
@@ -179,40 +148,31 @@ export async function revokeGrant(
   reason: string,
 ): Promise<RevokeResult> {
   return withFreshRead(deps, requestId, async (request) => {
+    const kind = kindOf(request.kind);
     const base = { requestId, kind: request.kind };
     if (request.status === 'REVOKED') {
-      return { ...base, status: request.status, alreadyRevoked: true, cleanupAt: cleanupAt(request) };
+      return { ...base, status: request.status, alreadyRevoked: true, cleanupAt: kind.cleanupAt(request) };
     }
     if (!HOLDS_GRANT.includes(request.status)) {
       throw new ConflictError('NotGranted', `request is ${request.status}; nothing to revoke`);
     }
-    if (request.kind === 'credentials') {
-      const deny = await denySession(deps, request);
-      const session = { ...(request.session as StoredSession), deny };
-      const revoked = await move(
-        deps,
-        request,
-        'REVOKED',
-        actor,
-        {
-          reason,
-          sessionDenied: sessionUserId(session.roleId, session.sessionName),
-          policyName: deny.policyName,
-          method: deny.method,
-          ...(deny.method === 'older-sessions'
-            ? {
-                note: `role has no room for another inline policy: denied JIT sessions issued before ${deny.before}`,
-              }
-            : {}),
-          verified: true,
-        },
-        { session, sealedCredentials: null },
-      );
-      return { ...base, status: revoked.status, alreadyRevoked: false, cleanupAt: cleanupAt(revoked) };
-    }
-    const name = await removeGrant(deps, request);
-    const revoked = await move(deps, request, 'REVOKED', actor, { reason, policyName: name, verified: true });
-    return { ...base, status: revoked.status, alreadyRevoked: false, cleanupAt: null };
+    const done = await kind.revoke(deps, request);
+    const revoked = await move(deps, request, 'REVOKED', actor, { reason, ...done.details }, done.patch);
+    return { ...base, status: revoked.status, alreadyRevoked: false, cleanupAt: kind.cleanupAt(revoked) };
+  });
+}
+
+/**
+ * Cleanup step after revoke (credentials: once the STS credentials have expired, the session deny goes).
+ * Records the note `REVOKED → REVOKED` with what the kind did; nothing to do is `{removed: false}`.
+ */
+export async function cleanupStep(deps: Deps, requestId: string): Promise<{ removed: boolean }> {
+  return withFreshRead(deps, requestId, async (request) => {
+    const kind = kindOf(request.kind);
+    if (request.status !== 'REVOKED' || kind.cleanupAt(request) === null) return { removed: false };
+    const done = await kind.cleanup(deps, request);
+    await move(deps, request, 'REVOKED', SYSTEM.sessionCleanup, done.details, done.patch);
+    return { removed: done.removed };
   });
 }
 
@@ -237,7 +197,7 @@ export async function revokeEarly(
   return deps.revocations.revoke(requestId, caller, reason ?? 'early revoke');
 }
 
-/** Compensation after a failed grant: removes whatever may have been written, records GRANT_FAILED. */
+/** Compensation after a failed grant: the kind removes whatever may have been written; records GRANT_FAILED. */
 export async function compensateGrant(
   deps: Deps,
   requestId: string,
@@ -262,37 +222,18 @@ export async function compensateGrant(
         `request is ${request.status}; compensation applies to APPROVED only`,
       );
     }
-    if (request.kind === 'credentials') {
-      const failure = describeError(error);
-      // A refused AssumeRole issued nothing; any other failure may have left a live session: deny it.
-      const deny =
-        failure.error === 'TrustPolicyError' ? undefined : await denySessionIfRoleExists(deps, request);
-      const failed = await move(deps, request, 'GRANT_FAILED', SYSTEM.compensation, {
-        error: failure,
-        ...(deny
-          ? { sessionDenyPolicy: deny.policyName, sessionDenyMethod: deny.method }
-          : { sessionIssued: false }),
-      });
-      return { status: failed.status };
-    }
-    const name = await removeGrant(deps, request);
-    const failed = await move(deps, request, 'GRANT_FAILED', SYSTEM.compensation, {
-      error: describeError(error),
-      policyName: name,
-      removed: true,
-    });
+    const failure = describeError(error);
+    const done = await kindOf(request.kind).compensate(deps, request, failure);
+    const failed = await move(
+      deps,
+      request,
+      'GRANT_FAILED',
+      SYSTEM.compensation,
+      { error: failure, ...done.details },
+      done.patch,
+    );
     return { status: failed.status };
   });
-}
-
-/** Denies the session a failed credentials grant may have issued; nothing to do when the role is gone. */
-async function denySessionIfRoleExists(deps: Deps, request: AccessRequest) {
-  try {
-    return await denySession(deps, request);
-  } catch (error) {
-    if (error instanceof PrincipalNotFoundError) return undefined;
-    throw error;
-  }
 }
 
 /** Revoke retries exhausted: records REVOKE_FAILED (the sweeper finishes the job; IAM expiry still holds). */
@@ -309,7 +250,7 @@ export async function markRevokeFailed(
 }
 
 /** Step Functions hands errors over as `{Error, Cause}`; keep them short and free of stack traces. */
-function describeError(error: unknown): Record<string, string> {
+function describeError(error: unknown): GrantFailure {
   if (error && typeof error === 'object') {
     const e = error as { Error?: unknown; Cause?: unknown; name?: unknown; message?: unknown };
     let cause = e.Cause ?? e.message;

@@ -7,7 +7,8 @@
 import { move, withFreshRead } from '../audit/transition.ts';
 import { BrokerError } from '../errors.ts';
 import { isoSeconds, POLICY_PREFIX, policyName } from '../grants/policy-document.ts';
-import { removeSessionDeny, type StoredSession } from '../grants/sts-credentials/credentials.ts';
+import { kindOf } from '../grants/registry.ts';
+import type { StoredSession } from '../grants/sts-credentials/session-deny.ts';
 import { ROLE_CHAINING_MAX_SECONDS } from '../grants/sts-credentials/sessions.ts';
 import { deleteVerified } from '../grants/verified-iam.ts';
 import { IN_FLIGHT, type Status } from '../lifecycle.ts';
@@ -15,7 +16,7 @@ import type { AccessRequest } from '../model.ts';
 import { isProtected } from '../policy/validate.ts';
 import type { Deps, ExecutionStatus, PrincipalRef } from '../ports.ts';
 import { isTargetOf } from '../principals.ts';
-import { compensateGrant, revokeGrant } from './steps.ts';
+import { cleanupStep, compensateGrant, revokeGrant } from './steps.ts';
 
 /** Actor of the sweeper's events. */
 export const SWEEPER = 'system:sweeper';
@@ -101,7 +102,7 @@ function strayReason(
 ): string | undefined {
   if (!request) return 'no request with this id';
   if (!isTargetOf(request, principal)) return `belongs to ${request.target}`;
-  if (request.kind !== 'policy') return 'credentials grants never attach an Allow';
+  if (!kindOf(request.kind).attachesAllow) return `${request.kind} grants never attach an Allow`;
   if (request.status === 'APPROVED') {
     const age = (now.getTime() - Date.parse(request.updatedAt)) / 1000;
     return age > GRANT_IN_FLIGHT_SECONDS ? `request is APPROVED since ${request.updatedAt}` : undefined;
@@ -124,7 +125,12 @@ async function removeExpiredSessionDeny(
   principal: PrincipalRef & { readonly arn: string },
   name: string,
 ): Promise<Pick<StrayPolicy, 'action' | 'reason'> | undefined> {
-  if (request.kind !== 'credentials' || name !== policyName(request.id) || !isTargetOf(request, principal)) {
+  // Only kinds that attach no Allow leave deny-only policies of their own (a credentials grant's session deny).
+  if (
+    kindOf(request.kind).attachesAllow ||
+    name !== policyName(request.id) ||
+    !isTargetOf(request, principal)
+  ) {
     return undefined;
   }
   const now = deps.clock.now().getTime();
@@ -132,7 +138,7 @@ async function removeExpiredSessionDeny(
   try {
     if (request.status === 'REVOKED' && deny && !deny.removedAt) {
       if (now < Date.parse(deny.removeAfter) + SESSION_DENY_GRACE_SECONDS * 1000) return undefined;
-      await removeSessionDeny(deps, request.id);
+      await cleanupStep(deps, request.id);
       return {
         action: 'removed',
         reason: 'session deny past its credentials expiry (cleanup step did not run)',

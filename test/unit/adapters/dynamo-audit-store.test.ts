@@ -17,8 +17,8 @@ import type { Status } from '#core/lifecycle.ts';
 import type { AccessRequest } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
 import { submitRequest } from '#core/requests/requests.ts';
-import { createAuditTable } from '../../../local/create-table.ts';
-import { LOCAL_AWS } from '../../../local/dynamodb-local.ts';
+import { createAuditTable } from '../../../local/engines/create-table.ts';
+import { LOCAL_AWS } from '../../../local/engines/dynamodb-local.ts';
 import { arn, fakeDeps, type ManualClock, validBody } from '../../support/fakes.ts';
 
 type Item = Record<string, unknown>;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson, chainEvent, GENESIS_HASH, hashEvent, verifyChain } from '#core/audit/chain.ts';
 import type { Status } from '#core/lifecycle.ts';
 import type { AuditEvent } from '#core/model.ts';
-import { fakeDeps, grantedRequest } from '../../../support/fakes.ts';
+import { decide, getRequest } from '#core/requests/requests.ts';
+import { ALICE, BOB, fakeDeps, grantedRequest, pendingRequest } from '../../../support/fakes.ts';
 
 /** A chain REQUESTED → PENDING_APPROVAL → APPROVED → GRANTED → REVOKED, built as the core builds it. */
 function chain(): AuditEvent[] {
@@ -160,5 +161,26 @@ describe('canonicalJson', () => {
     // Assess
     expect(a).toBe(b);
     expect(a).toBe('{"a":{"d":[1,{"x":1,"y":2}]},"b":1}');
+  });
+});
+
+describe('audit chain anchor', () => {
+  it('detects events cut from the end of the log, and reports integrity on read', async () => {
+    // Prepare
+    const { deps, store } = fakeDeps();
+    const id = await pendingRequest(deps);
+    await decide(deps, BOB, id, 'approve');
+    const request = await store.get(id);
+    const events = await store.events(id);
+    // Act
+    const whole = verifyChain(events, request);
+    const truncated = verifyChain(events.slice(0, -1), request);
+    const unanchored = verifyChain(events.slice(0, -1));
+    const read = await getRequest(deps, ALICE, id);
+    // Assess
+    expect(whole).toEqual({ ok: true });
+    expect(truncated).toMatchObject({ ok: false });
+    expect(unanchored).toEqual({ ok: true });
+    expect(read.integrity).toEqual({ ok: true });
   });
 });

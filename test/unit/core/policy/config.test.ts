@@ -227,6 +227,34 @@ describe('parsePolicyConfig', () => {
   });
 });
 
+describe('targets live in the broker account', () => {
+  it('refuses target patterns with an account wildcard', () => {
+    // Prepare
+    const input = testConfigInput();
+    const [first, ...rest] = input.rules;
+    const wild = { ...(first as NonNullable<typeof first>), targets: ['arn:aws:iam::*:role/app-*'] };
+    // Act
+    const act = () => parsePolicyConfig({ ...input, rules: [wild, ...rest] });
+    // Assess
+    expect(act).toThrow(ConfigError);
+    expect(act).toThrow(/rules\[0\]\.targets\[0\]: must name the broker's account/);
+  });
+
+  it('refuses targets spread over several accounts', () => {
+    // Prepare
+    const input = testConfigInput();
+    const [first, ...rest] = input.rules;
+    const other = {
+      ...(first as NonNullable<typeof first>),
+      targets: ['arn:aws:iam::999999999999:role/app-*'],
+    };
+    // Act
+    const act = () => parsePolicyConfig({ ...input, rules: [other, ...rest] });
+    // Assess
+    expect(act).toThrow(/targets span several accounts \(999999999999, 111122223333\)/);
+  });
+});
+
 describe('deniedBy', () => {
   it.each([
     ['*', '*'],

@@ -1,8 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import type { ConfigError } from '#core/errors.ts';
+import { type ConfigError, ConflictError, SelfApprovalError } from '#core/errors.ts';
 import { parsePolicyConfig } from '#core/policy/config.ts';
-import { distinctPeople, identityKeys, type PeopleConfig, samePerson } from '#core/policy/people.ts';
-import { ALICE, arn, BOB, CAROL, testConfigInput } from '../../../support/fakes.ts';
+import {
+  distinctPeople,
+  identityKeys,
+  type PeopleConfig,
+  personOf,
+  samePerson,
+} from '#core/policy/people.ts';
+import { decide } from '#core/requests/requests.ts';
+import {
+  ALICE,
+  arn,
+  BOB,
+  CAROL,
+  fakeDeps,
+  pendingRequest,
+  testConfig,
+  testConfigInput,
+} from '../../../support/fakes.ts';
 
 const ALICE_SRE = arn.assumed('SRE', 'alice-sre');
 const BOB_SRE = arn.assumed('SRE', 'bob-sre');
@@ -119,5 +135,53 @@ describe('policy config: people section', () => {
     // Assess
     expect(badName).toEqual(['people.alice smith: must be 1-64 letters, digits, ., _, @ or -']);
     expect(empty).toEqual(['people.bob: must have at least 1 item(s)']);
+  });
+});
+
+/** Approvers may come from two roles; the same people can hold both. */
+function twoApproverRoles(minApprovals: number) {
+  const base = testConfigInput({}, minApprovals);
+  const [first, ...rest] = base.rules;
+  return testConfig({
+    rules: [
+      {
+        ...(first as NonNullable<typeof first>),
+        approval: { approvers: [arn.assumed('Approver', '*'), arn.assumed('Developer', '*')], minApprovals },
+      },
+      ...rest,
+    ],
+  });
+}
+
+describe('approver identity', () => {
+  it('takes the person from the session or user name, case-insensitively', () => {
+    // Act
+    const people = [ALICE, arn.assumed('Approver', 'Alice'), arn.user('ops/alice')].map(personOf);
+    // Assess
+    expect(new Set(people)).toEqual(new Set(['alice']));
+  });
+
+  it('refuses a requester who approves through another role', async () => {
+    // Prepare: alice requested as Developer and can also assume an approver role.
+    const { deps } = fakeDeps(twoApproverRoles(1));
+    const id = await pendingRequest(deps);
+    // Act
+    const act = decide(deps, arn.assumed('Approver', 'alice'), id, 'approve');
+    // Assess
+    await expect(act).rejects.toBeInstanceOf(SelfApprovalError);
+    expect((await deps.store.get(id))?.status).toBe('PENDING_APPROVAL');
+  });
+
+  it('counts one person approving from two roles once toward the quorum', async () => {
+    // Prepare
+    const { deps, workflow } = fakeDeps(twoApproverRoles(2));
+    const id = await pendingRequest(deps);
+    await decide(deps, BOB, id, 'approve');
+    // Act
+    const act = decide(deps, arn.assumed('Developer', 'bob'), id, 'approve');
+    // Assess
+    await expect(act).rejects.toBeInstanceOf(ConflictError);
+    expect((await deps.store.get(id))?.status).toBe('PENDING_APPROVAL');
+    expect(workflow.callbacks).toEqual([]);
   });
 });

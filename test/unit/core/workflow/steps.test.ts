@@ -540,6 +540,25 @@ describe('compensateGrant', () => {
     await expect(attempt).rejects.toMatchObject({ code: 'NotGranted' });
     expect((await env.store.events(id)).length).toBe(events);
   });
+
+  it('revokes a grant whose step failed after recording GRANTED, instead of failing', async () => {
+    // Prepare
+    const { deps, store, iam } = fakeDeps();
+    const id = await grantedRequest(deps, validBody());
+    // Act
+    const result = await compensateGrant(deps, id, {
+      Error: 'States.Timeout',
+      Cause: 'grant step timed out',
+    });
+    // Assess
+    expect(result).toEqual({ status: 'REVOKED' });
+    expect(iam.policiesOf(arn.role('app-reader'))).toEqual({});
+    expect((await store.events(id)).at(-1)).toMatchObject({
+      from: 'GRANTED',
+      to: 'REVOKED',
+      actor: 'system:compensation',
+    });
+  });
 });
 
 describe('markRevokeFailed', () => {
@@ -614,5 +633,38 @@ describe('event log', () => {
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(verifyChain(events)).toEqual({ ok: true });
     expect((await env.store.get(id))?.version).toBe(6);
+  });
+});
+
+describe('request lifecycle on fake ports', () => {
+  it('grants the policy for the approved window and removes it at expiry', async () => {
+    // Prepare
+    const { deps, store, iam, workflow } = fakeDeps();
+    // Act
+    const { requestId } = await submitRequest(deps, ALICE, validBody());
+    expect(await validateStep(deps, requestId)).toEqual({ outcome: 'APPROVAL_REQUIRED' });
+    await awaitApprovalStep(deps, requestId, 'token-1');
+    await decide(deps, BOB, requestId, 'approve');
+    const { expiresAt } = await grantStep(deps, requestId);
+    const during = iam.policiesOf(arn.role('app-reader'));
+    await revokeGrant(deps, requestId, 'system:expiry', 'expired');
+    // Assess
+    expect(workflow.started).toEqual([requestId]);
+    expect(workflow.callbacks).toEqual([{ token: 'token-1', output: { decision: 'APPROVED' } }]);
+    expect(expiresAt).toBe('2026-11-22T10:15:00Z');
+    expect(JSON.parse(during[`jit-${requestId}`] ?? '{}').Statement[0].Condition).toEqual({
+      DateLessThan: { 'aws:CurrentTime': expiresAt },
+    });
+    expect(iam.policiesOf(arn.role('app-reader'))).toEqual({});
+    const events = await store.events(requestId);
+    expect(events.map((e) => e.to)).toEqual([
+      'REQUESTED',
+      'PENDING_APPROVAL',
+      'APPROVED',
+      'GRANTED',
+      'REVOKED',
+    ]);
+    expect(verifyChain(events)).toEqual({ ok: true });
+    expect((await store.get(requestId))?.taskToken).toBeUndefined();
   });
 });

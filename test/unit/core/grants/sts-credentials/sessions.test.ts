@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { GoneError, InvalidRequestError } from '#core/errors.ts';
-import { collectCredentials } from '#core/grants/sts-credentials/credentials.ts';
 import {
   olderSessionsDenyPolicy,
   sessionDenyPolicy,
@@ -10,6 +9,7 @@ import {
   stsDurationSeconds,
 } from '#core/grants/sts-credentials/sessions.ts';
 import { validateRequest } from '#core/policy/validate.ts';
+import { collectCredentials } from '#core/requests/collect-credentials.ts';
 import { submitRequest } from '#core/requests/requests.ts';
 import { grantStep, revokeGrant, validateStep } from '#core/workflow/steps.ts';
 import {

@@ -1,0 +1,58 @@
+/**
+ * The shape of the policy-as-code config: its schema and the types derived from it. Split from
+ * `config.ts` (which checks what a schema cannot) so the ports can name the config type without
+ * depending on the checks, and so on the grant kinds.
+ */
+import * as z from 'zod/mini';
+import { GRANT_KINDS } from '../grants/kinds.ts';
+import { slackConfigSchema } from './slack-config.ts';
+
+const nonEmpty = z.string().check(z.minLength(1), z.maxLength(2048));
+const seconds = z.int().check(z.positive());
+
+const approvalSchema = z.union([
+  z.literal('auto'),
+  z.strictObject({
+    approvers: z.array(nonEmpty).check(z.minLength(1)),
+    minApprovals: z._default(z.int().check(z.gte(1), z.lte(10)), 1),
+  }),
+]);
+
+const ruleSchema = z.strictObject({
+  id: z.string().check(z.regex(/^[a-zA-Z0-9-_]{1,64}$/, 'must be 1-64 letters, digits, - or _')),
+  description: z.optional(z.string()),
+  requesters: z.array(nonEmpty).check(z.minLength(1)),
+  targets: z.array(nonEmpty).check(z.minLength(1)),
+  actions: z.array(nonEmpty).check(z.minLength(1)),
+  resources: z.array(nonEmpty).check(z.minLength(1)),
+  maxDurationSeconds: seconds,
+  approval: approvalSchema,
+  /** `policy`: an inline policy on the target; `credentials`: STS credentials on the target role. */
+  kind: z._default(z.enum(GRANT_KINDS), 'policy'),
+});
+
+export const configSchema = z.strictObject({
+  approvalWindowSeconds: z._default(seconds, 3600),
+  defaultDurationSeconds: z._default(seconds, 900),
+  minDurationSeconds: z._default(seconds, 60),
+  maxDurationSeconds: z._default(seconds, 43_200),
+  globalDenyActions: z._default(z.array(nonEmpty), []),
+  protectedPrincipals: z._default(z.array(nonEmpty), []),
+  rules: z.array(ruleSchema).check(z.minLength(1)),
+  /** Slack approvals (request cards, signed button callbacks); absent: API approvals only. */
+  slack: z.optional(slackConfigSchema),
+  /** Person name → the principal ARN patterns of that one person (self-approval and quorum, see people.ts). */
+  people: z._default(z.record(z.string(), z.array(nonEmpty).check(z.minLength(1))), {}),
+});
+
+/** The policy-as-code config as written by the operator. */
+export type PolicyConfigInput = z.input<typeof configSchema>;
+/** One eligibility rule after validation and defaults. */
+export type Rule = z.output<typeof ruleSchema>;
+/** Approval requirement of a rule: automatic, or `minApprovals` distinct approvers. */
+export type Approval = Rule['approval'];
+
+/** The validated config: defaults applied, deny list merged with the built-in one. */
+export interface PolicyConfig extends Omit<z.output<typeof configSchema>, 'globalDenyActions'> {
+  readonly globalDenyActions: readonly string[];
+}

@@ -1,0 +1,37 @@
+// local/engines/: the real engines of the local runtime (DynamoDB Local, the synthesized ASL runner).
+import { CreateTableCommand, type DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import { TABLE_SCHEMA } from '#adapters/table-schema.ts';
+
+/** Creates the audit table from the same schema the CDK table uses (idempotent). */
+export async function createAuditTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const s = TABLE_SCHEMA;
+  const indexes = Object.values(s.indexes);
+  const attributes = new Set<string>([
+    s.partitionKey,
+    s.sortKey,
+    ...indexes.flatMap((i) => [i.partitionKey, i.sortKey]),
+  ]);
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+        KeySchema: [
+          { AttributeName: s.partitionKey, KeyType: 'HASH' },
+          { AttributeName: s.sortKey, KeyType: 'RANGE' },
+        ],
+        GlobalSecondaryIndexes: indexes.map((i) => ({
+          IndexName: i.name,
+          KeySchema: [
+            { AttributeName: i.partitionKey, KeyType: 'HASH' },
+            { AttributeName: i.sortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        })),
+      }),
+    );
+  } catch (error) {
+    if (!(error instanceof ResourceInUseException)) throw error;
+  }
+}
