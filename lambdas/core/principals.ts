@@ -144,3 +144,43 @@ export function arnMatches(pattern: string, arn: string, opts: PatternOptions = 
   if (pattern === '*') return true;
   return arnAgrees(pattern, arn, (p, v) => matches(p, v, opts), opts);
 }
+
+/** A concrete IAM role or user ARN: no wildcards, account id present, optional path. */
+const CONCRETE_TARGET_RE = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
+/** An IAM role or user ARN pattern (wildcards allowed, as in the config's targets). */
+const PRINCIPAL_PATTERN_RE = /^arn:aws[a-z-]*:iam::(?:\d{12}|\*):(?:role|user)\/[\w+=,.@/*?-]+$/;
+/** A caller pattern: an IAM user/role or STS assumed-role ARN pattern. */
+const CALLER_PATTERN_RE = /^arn:aws[a-z-]*:(?:iam|sts)::(?:\d{12}|\*):(?:user|role|assumed-role)\/.+$/;
+/** One IAM or STS principal ARN, without wildcards. */
+const CONCRETE_PRINCIPAL_RE = /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+$/;
+/** The path between `role/` (or `user/`) and the name. */
+const PATH_RE = /^(arn:[^:]+:iam::[^:]*:(?:role|user)\/).*\/(?=[^/]+$)/;
+
+/** The principal type of a concrete role or user ARN (a request's target), or undefined when it is not one. */
+export function concreteTargetType(arn: string): 'role' | 'user' | undefined {
+  return CONCRETE_TARGET_RE.exec(arn)?.[1] as 'role' | 'user' | undefined;
+}
+
+/** True for an IAM role or user ARN pattern (a config target or protected principal). */
+export function isPrincipalPattern(pattern: string): boolean {
+  return PRINCIPAL_PATTERN_RE.test(pattern);
+}
+
+/** True for a caller pattern: an IAM user/role or STS assumed-role ARN pattern (requesters, approvers). */
+export function isCallerPattern(pattern: string): boolean {
+  return CALLER_PATTERN_RE.test(pattern);
+}
+
+/** True for one IAM or STS principal ARN without wildcards (a Slack user's approver identity). */
+export function isConcretePrincipal(arn: string): boolean {
+  return CONCRETE_PRINCIPAL_RE.test(arn);
+}
+
+/**
+ * The ARN of the principal the broker actually writes to. The IAM port addresses a role or user by name
+ * alone (IAM names are unique per account whatever the path), so a path in a request is unverified and
+ * must not decide which principal is touched: `role/app-x/Admin` is the role named `Admin`.
+ */
+export function withoutPath(arn: string): string {
+  return arn.replace(PATH_RE, '$1');
+}

@@ -4,6 +4,7 @@ import { PolicyLimitError, PrincipalNotFoundError, RetryableAwsError } from '#co
 import { INLINE_POLICY_LIMITS, policySize } from '#core/grants/policy-document.ts';
 import { matches } from '#core/patterns.ts';
 import type { IamGrants, PrincipalRef } from '#core/ports.ts';
+import { accountOf } from '#core/principals.ts';
 
 /** An error shaped like the IAM API's (name = IAM error code). */
 export class SimulatedIamError extends Error {
@@ -101,7 +102,7 @@ export class SimulatedIamAccount implements IamGrants {
       (pat) => pat.includes(`:${p.type}/`) && matches(pat.slice(pat.lastIndexOf('/') + 1), p.name),
     );
     if (!pattern) throw new PrincipalNotFoundError(`The ${p.type} with name ${p.name} cannot be found.`);
-    const account = /^arn:aws[a-z-]*:iam::(\d{12})/.exec(pattern)?.[1] ?? '000000000000';
+    const account = accountOf(pattern) ?? '000000000000';
     return `arn:aws:iam::${account}:${p.type}/${p.name}`;
   }
 

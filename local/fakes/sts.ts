@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { TrustPolicyError } from '#core/errors.ts';
 import type { AssumeRoleInput, SessionCredentials, Sts } from '#core/ports.ts';
+import { accountOf } from '#core/principals.ts';
 import { type SimulatedIamAccount, SimulatedIamError } from './iam.ts';
 
 /** One session the simulated STS issued, as `/_local/iam` shows it. */
@@ -81,7 +82,7 @@ export class SimulatedSts implements Sts {
       throw new SimulatedIamError('PackedPolicyTooLarge', 'session policy exceeds the size STS allows');
     }
     const roleId = await this.#iam.getRoleId(roleName);
-    const account = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(roleArn)?.[1] ?? '000000000000';
+    const account = accountOf(roleArn) ?? '000000000000';
     const issued = this.#now();
     const expires = new Date(issued.getTime() + input.durationSeconds * 1000 * this.#lifetimeScale);
     const accessKeyId = `ASIA${randomBytes(8).toString('hex').toUpperCase()}`;

@@ -89,6 +89,24 @@ describe('code boundaries', () => {
     expect(cycles).toEqual([]);
   });
 
+  it('keeps ARN knowledge in principals.ts: no other file under lambdas/ or local/ holds an ARN regex', () => {
+    // Prepare
+    const arnRegex = /\/\^?\(?arn[:\\]/;
+    const all = [...files, ...sources(join(ROOT, 'local'))];
+    // Act
+    const hits = all
+      .filter((f) => !f.endsWith(join('core', 'principals.ts')))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .map((line, i) => ({ line, i }))
+          .filter(({ line }) => arnRegex.test(line))
+          .map(({ line, i }) => `${relative(ROOT, f)}:${i + 1}: ${line.trim()}`),
+      );
+    // Assess
+    expect(hits).toEqual([]);
+  });
+
   it('keeps AWS error names out of the core: adapters translate them into domain errors', () => {
     // Prepare
     const awsNames =

@@ -2,7 +2,7 @@ import type * as z from 'zod/mini';
 import { ConfigError, type FieldIssue } from '../errors.ts';
 import { kindOf } from '../grants/registry.ts';
 import { hasWildcard, overlaps } from '../patterns.ts';
-import { accountOf, splitArn } from '../principals.ts';
+import { accountOf, isCallerPattern, isPrincipalPattern, splitArn } from '../principals.ts';
 import { parseWith } from '../schema.ts';
 import {
   type Approval,
@@ -20,8 +20,6 @@ export const DEFAULT_DENIED_ACTIONS = ['*', 'iam:*', 'sts:*', 'organizations:*',
 
 /** `service:Action` with optional `*`/`?` in the action part. */
 export const ACTION_RE = /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/;
-/** An IAM role or user ARN pattern (wildcards allowed in config, not in requests). */
-export const PRINCIPAL_PATTERN_RE = /^arn:aws[a-z-]*:iam::(?:\d{12}|\*):(?:role|user)\/[\w+=,.@/*?-]+$/;
 
 /** True when a requested action pattern could reach a globally denied action. */
 export function deniedBy(action: string, denyList: readonly string[]): string | undefined {
@@ -56,13 +54,12 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
       push(`globalDenyActions[${i}]`, 'must look like "service:Action" (wildcards allowed)');
   });
   c.protectedPrincipals.forEach((p, i) => {
-    if (!PRINCIPAL_PATTERN_RE.test(p))
-      push(`protectedPrincipals[${i}]`, 'must be an IAM role or user ARN pattern');
+    if (!isPrincipalPattern(p)) push(`protectedPrincipals[${i}]`, 'must be an IAM role or user ARN pattern');
   });
   for (const [name, patterns] of Object.entries(c.people)) {
     if (!PERSON_NAME_RE.test(name)) push(`people.${name}`, 'must be 1-64 letters, digits, ., _, @ or -');
     patterns.forEach((p, i) => {
-      if (!CALLER_PATTERN_RE.test(p)) push(`people.${name}[${i}]`, CALLER_MESSAGE);
+      if (!isCallerPattern(p)) push(`people.${name}[${i}]`, CALLER_MESSAGE);
     });
   }
   const seen = new Set<string>();
@@ -78,7 +75,7 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
     }
     for (const issue of kindOf(rule.kind).ruleIssues(rule)) push(`${at}.${issue.field}`, issue.message);
     rule.targets.forEach((t, i) => {
-      if (!PRINCIPAL_PATTERN_RE.test(t)) {
+      if (!isPrincipalPattern(t)) {
         push(
           `${at}.targets[${i}]`,
           'must be an IAM role or user ARN pattern (arn:aws:iam::<account>:role/<name>)',
@@ -105,11 +102,11 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
     // Approvers are people behind IAM/STS principals: anything else (a bare "*", a "slack:" id) could
     // match identities that escape the one-person-one-identity rule of self-approval and quorum.
     rule.requesters.forEach((p, i) => {
-      if (!CALLER_PATTERN_RE.test(p)) push(`${at}.requesters[${i}]`, CALLER_MESSAGE);
+      if (!isCallerPattern(p)) push(`${at}.requesters[${i}]`, CALLER_MESSAGE);
     });
     if (rule.approval !== 'auto') {
       rule.approval.approvers.forEach((p, i) => {
-        if (!CALLER_PATTERN_RE.test(p)) {
+        if (!isCallerPattern(p)) {
           push(
             `${at}.approval.approvers[${i}]`,
             `${CALLER_MESSAGE} (Slack users approve as the principal mapped in slack.users.<id>.approver)`,
@@ -138,8 +135,6 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
   return issues;
 }
 
-/** A caller (requester or approver) pattern: an IAM user/role or STS assumed-role ARN pattern. */
-const CALLER_PATTERN_RE = /^arn:aws[a-z-]*:(?:iam|sts)::(?:\d{12}|\*):(?:user|role|assumed-role)\/.+$/;
 const CALLER_MESSAGE = 'must be an IAM user/role or STS assumed-role ARN pattern';
 /** A person's name in the `people` map. */
 const PERSON_NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;

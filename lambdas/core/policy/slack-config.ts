@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import type { FieldIssue } from '../errors.ts';
-import { arnMatches, splitArn } from '../principals.ts';
+import { arnMatches, isConcretePrincipal, splitArn } from '../principals.ts';
 
 /** Slack user ids: `U…`, or `W…` on Enterprise Grid. */
 export const SLACK_USER_RE = /^[UW][A-Z0-9]{2,30}$/;
@@ -8,8 +8,6 @@ export const SLACK_USER_RE = /^[UW][A-Z0-9]{2,30}$/;
 export const SLACK_CHANNEL_RE = /^[CG][A-Z0-9]{2,30}$/;
 /** Prefix of the identity an unmapped Slack user would have (never an approver: patterns are ARNs). */
 export const SLACK_APPROVER_PREFIX = 'slack:';
-/** An IAM or STS principal ARN with no wildcard: the one identity a Slack user decides as. */
-const CONCRETE_PRINCIPAL_RE = /^arn:aws[a-z-]*:(?:iam|sts)::\d{12}:[\w+=,.@/-]+$/;
 const SECRET_NAME_RE = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
 
 const channelId = z.string().check(z.regex(SLACK_CHANNEL_RE, 'must be a Slack channel id (C… or G…)'));
@@ -59,7 +57,7 @@ export function slackConfigIssues(slack: SlackConfig, rules: readonly RuleView[]
     if (!ruleIds.has(ruleId)) push(`slack.channels.${ruleId}`, 'names no rule of this config');
   }
   for (const [id, user] of Object.entries(slack.users)) {
-    if (user.approver !== undefined && !CONCRETE_PRINCIPAL_RE.test(user.approver)) {
+    if (user.approver !== undefined && !isConcretePrincipal(user.approver)) {
       push(`slack.users.${id}.approver`, 'must be one IAM/STS principal ARN without wildcards');
     }
     // These patterns keep a person from deciding on their own requests: one that is not a principal ARN

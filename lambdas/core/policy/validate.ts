@@ -4,7 +4,15 @@ import { GRANT_KINDS } from '../grants/kinds.ts';
 import { kindOf } from '../grants/registry.ts';
 import type { GrantKind, Permission } from '../model.ts';
 import { covers, hasWildcard } from '../patterns.ts';
-import { arnCovers, arnMatches, hasBrokenPolicyVariable, policyVariables, splitArn } from '../principals.ts';
+import {
+  arnCovers,
+  arnMatches,
+  concreteTargetType,
+  hasBrokenPolicyVariable,
+  policyVariables,
+  splitArn,
+  withoutPath,
+} from '../principals.ts';
 import { parseWith } from '../schema.ts';
 import { ACTION_RE, deniedBy, type PolicyConfig, type Rule } from './config.ts';
 
@@ -38,9 +46,6 @@ export interface ValidatedRequest {
   readonly ticket?: string;
   readonly rule: Rule;
 }
-
-/** A concrete IAM role or user ARN: no wildcards, account id present. */
-const TARGET_RE = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 
 /** Keys that would widen a grant beyond what it names; never accepted, reported by name. */
 const NEGATED_KEYS = ['NotAction', 'NotResource', 'notActions', 'notResources', 'notAction', 'notResource'];
@@ -104,8 +109,8 @@ function parseBody(body: unknown, config: PolicyConfig) {
       }
     });
   });
-  const targetMatch = TARGET_RE.exec(parsed.target);
-  if (!targetMatch) {
+  const targetType = concreteTargetType(parsed.target);
+  if (!targetType) {
     issues.push({ field: 'target', message: 'must be a concrete IAM role or user ARN (no wildcards)' });
   }
   const d = parsed.durationSeconds;
@@ -116,7 +121,7 @@ function parseBody(body: unknown, config: PolicyConfig) {
     });
   }
   if (issues.length > 0) throw invalid(issues);
-  return { ...parsed, targetType: targetMatch?.[1] as 'role' | 'user' };
+  return { ...parsed, targetType: targetType as 'role' | 'user' };
 }
 
 /** Why a rule does not allow these permissions; empty when it does. */
@@ -161,15 +166,6 @@ function resourceGap(rule: Rule, resource: string): string | undefined {
     return `"${resource}" is for service "${requested.service}", which no resource of rule "${rule.id}" names`;
   }
   return `"${resource}" is outside the resources rule "${rule.id}" allows (ARN segments compare one by one)`;
-}
-
-/**
- * The ARN of the principal the broker actually writes to. The IAM port addresses a role or user by name
- * alone (IAM names are unique per account whatever the path), so a path in a request is unverified and
- * must not decide which principal is touched: `role/app-x/Admin` is the role named `Admin`.
- */
-function withoutPath(target: string): string {
-  return target.replace(/^(arn:[^:]+:iam::[^:]*:(?:role|user)\/).*\/(?=[^/]+$)/, '$1');
 }
 
 /**
