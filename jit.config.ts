@@ -5,7 +5,10 @@
  */
 import { defineConfig } from '#core/policy/config.ts';
 
+/** The hub account: the broker runs here, and it is a target account too (through its own grantor). */
 const ACCOUNT = '111122223333';
+/** A workload account the broker grants in through the `JitGrantor` role deployed there. */
+const WORKLOAD = '444455556666';
 
 export default defineConfig({
   // How long a request may wait for its approvals before it ends APPROVAL_EXPIRED (seconds).
@@ -17,8 +20,25 @@ export default defineConfig({
   // Added to the built-in deny list (`*`, `iam:*`, `sts:*`, `organizations:*`, `account:*`), never
   // replacing it. A rule that lists an overlapping action fails validation.
   globalDenyActions: ['kms:ScheduleKeyDeletion', 'cloudtrail:*'],
-  // Principals the broker must never modify, whatever a rule says (its own roles are always protected).
-  protectedPrincipals: [`arn:aws:iam::${ACCOUNT}:role/OrganizationAccountAccessRole`],
+  // Every account a target may live in. Each runs a `JitGrantor` role (`npx cdk deploy JitGrantor-<id>`,
+  // or the StackSet below) that only the broker's grant, revoke and sweeper roles may assume, with the
+  // ExternalId.
+  accounts: [
+    { id: ACCOUNT, name: 'security-tooling' },
+    { id: WORKLOAD, name: 'analytics-prod' },
+  ],
+  // The account the broker itself runs in (the grantors trust its roles); `-c hubAccount=<id>` overrides.
+  hubAccountId: ACCOUNT,
+  // Required with `accounts`: at least 16 random characters (`openssl rand -hex 16`), one per installation.
+  externalId: 'jit-example-9f2c4b7a1e6d3c58',
+  // Optional: the grantors also require the caller to be in this organization (aws:PrincipalOrgID).
+  // organizationId: 'o-exampleorgid1',
+  // Optional: deploy the grantor to whole OUs with one service-managed StackSet (from the management or a
+  // delegated-admin account) instead of one stack per account. IAM is global: one region.
+  // grantorStackSet: { organizationalUnitIds: ['ou-ab12-cdefgh34'], regions: ['eu-west-1'] },
+  // Principals the broker must never modify, whatever a rule says (its own roles, the grantor roles,
+  // SSO-reserved and service-linked roles are always protected). `*` in the account: any listed account.
+  protectedPrincipals: ['arn:aws:iam::*:role/OrganizationAccountAccessRole'],
   // Who is one person, when the last segment of the ARN (the session or user name) does not say so: every
   // principal matching a person's patterns is that person for self-approval and quorum. Alice requests as
   // `alice` and approves as `alice-sre`: she can never approve her own request, nor count twice.
@@ -80,6 +100,23 @@ export default defineConfig({
       maxDurationSeconds: 3600,
       approval: {
         approvers: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SecurityLead_*/*`],
+        minApprovals: 1,
+      },
+    },
+    {
+      // A target in another listed account: the broker writes the inline policy there through that
+      // account's grantor role. `arn:aws:iam::*:role/...` would mean "in any listed account".
+      id: 'analytics-read',
+      requesters: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_Developer_*/*`],
+      targets: [`arn:aws:iam::${WORKLOAD}:role/analytics-*`],
+      actions: ['athena:GetQueryResults', 's3:GetObject'],
+      resources: [
+        `arn:aws:athena:eu-west-1:${WORKLOAD}:workgroup/analytics`,
+        'arn:aws:s3:::analytics-results/*',
+      ],
+      maxDurationSeconds: 3600,
+      approval: {
+        approvers: [`arn:aws:sts::${ACCOUNT}:assumed-role/AWSReservedSSO_SRE_*/*`],
         minApprovals: 1,
       },
     },

@@ -13,6 +13,8 @@ import { buildBrokerApp } from '../lib/app.ts';
 import { loadPolicyConfigFile } from '../lib/policy-file.ts';
 import { LOCAL_AWS, startDynamoDbLocal } from '../local/engines/dynamodb-local.ts';
 import { startLocalBroker } from '../local/runtime.ts';
+import { accountsFigures, accountsMd } from './accounts.ts';
+import { cliFigures, cliMd } from './cli.ts';
 import { concurrencyFigures } from './concurrent.ts';
 import { median } from './stats.ts';
 import { transitionFigures } from './transitions.ts';
@@ -140,7 +142,9 @@ async function localFigures(lifecycles: number, burst: number) {
 }
 
 /** Which parts run: all by default; `BENCH_PARTS=transitions,concurrency` while developing. */
-const PARTS = (process.env.BENCH_PARTS ?? 'synth,local,slack,transitions,concurrency').split(',');
+const PARTS = (process.env.BENCH_PARTS ?? 'synth,local,accounts,cli,slack,transitions,concurrency').split(
+  ',',
+);
 const part = (name: string) => PARTS.includes(name);
 const envInt = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
@@ -224,6 +228,8 @@ async function main() {
   };
   const synth = await attempt('synth', () => synthFigures(3));
   const local = part('local') ? await localFigures(5, 50) : undefined;
+  const accounts = await attempt('accounts', () => accountsFigures());
+  const cli = await attempt('cli', () => cliFigures());
   let slack: Record<string, unknown> | undefined;
   if (part('slack')) {
     try {
@@ -236,13 +242,20 @@ async function main() {
     }
   }
   const { transitions, concurrency } = await lifecycleFigures();
-  const failures = [...partErrors, ...(transitions?.failures ?? []), ...(concurrency?.problems ?? [])];
+  const failures = [
+    ...partErrors,
+    ...(cli?.failures ?? []),
+    ...(transitions?.failures ?? []),
+    ...(concurrency?.problems ?? []),
+  ];
   const results = {
     started,
     node: process.version,
     cpus: (await import('node:os')).cpus().length,
     synth,
     local,
+    accounts,
+    cli,
     slack,
     transitions,
     concurrency,
@@ -268,6 +281,8 @@ async function main() {
           `- revoke lag after expiresAt, ${local.revokeLagAfterExpiryMs.concurrent} concurrent: median ${local.revokeLagAfterExpiryMs.median} ms, max ${local.revokeLagAfterExpiryMs.max} ms`,
         ]
       : []),
+    ...(accounts ? ['', ...accountsMd(accounts)] : []),
+    ...(cli ? ['', ...cliMd(cli)] : []),
     ...(slack ? ['', '## Slack callback', '', '```json', JSON.stringify(slack, null, 2), '```'] : []),
     ...(transitions ? ['', ...transitionsMd(transitions)] : []),
     ...(concurrency ? ['', ...concurrencyMd(concurrency)] : []),

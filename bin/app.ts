@@ -11,11 +11,22 @@ async function main(): Promise<void> {
   const app = new App();
   const file = (app.node.tryGetContext('config') as string | undefined) ?? DEFAULT_CONFIG_FILE;
   const policy = await loadPolicyConfigFile(file);
+  // The grantor roles trust the broker's roles in the hub account: name it, or synth with its credentials.
+  const hubAccount =
+    (app.node.tryGetContext('hubAccount') as string | undefined) ??
+    process.env.CDK_DEFAULT_ACCOUNT ??
+    policy.hubAccountId;
+  if (policy.accounts && !hubAccount) {
+    throw new Error(
+      'the config lists accounts: name the hub account (hubAccountId in the config, -c hubAccount=<12-digit id>, or synth with its credentials) so the grantor stacks can trust the broker roles',
+    );
+  }
   buildBrokerApp({
     app,
     policy,
     prefix: (app.node.tryGetContext('prefix') as string | undefined) ?? 'Jit',
-    env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+    env: { account: hubAccount, region: process.env.CDK_DEFAULT_REGION },
+    ...(hubAccount ? { hubAccount } : {}),
   });
   app.synth();
 }

@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { App, type AppProps, type Environment, Validations } from 'aws-cdk-lib';
+import { App, type AppProps, type Environment, Token, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { listedAccounts } from '#core/policy/accounts.ts';
 import type { PolicyConfig } from '#core/policy/config.ts';
 import { BrokerStack } from './broker-stack.ts';
+import { GrantorStack, GrantorStackSetStack } from './grantor-stack.ts';
 import { StatefulStack } from './stateful-stack.ts';
 
 /**
@@ -26,9 +28,18 @@ export interface BrokerAppOptions {
   readonly appProps?: AppProps;
   /** Build into this app instead of a new one (the CDK entry reads its context first). */
   readonly app?: App;
+  /**
+   * The hub account (where the broker runs), which the grantor roles trust. With an `accounts` list the
+   * grantor stacks (and the StackSet) are built only when it is known: given here, or `env.account`.
+   * @default env.account
+   */
+  readonly hubAccount?: string;
 }
 
-/** The composed app: stateful stack (audit table) + broker stack (functions, workflow, API). */
+/**
+ * The composed app: stateful stack (audit table) + broker stack (functions, workflow, API), and, with an
+ * `accounts` list, a grantor stack per listed account and, when configured, the grantor StackSet.
+ */
 export function buildBrokerApp(opts: BrokerAppOptions) {
   const app =
     opts.app ?? new App({ ...opts.appProps, context: { ...cdkJsonContext(), ...opts.appProps?.context } });
@@ -39,6 +50,28 @@ export function buildBrokerApp(opts: BrokerAppOptions) {
     policy: opts.policy,
     table: stateful.table,
   });
-  if (opts.nag ?? true) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
-  return { app, stateful, broker };
+  const nag = opts.nag ?? true;
+  const hubAccount =
+    opts.hubAccount ??
+    (opts.env?.account && !Token.isUnresolved(opts.env.account) ? opts.env.account : undefined);
+  const grantors: GrantorStack[] = [];
+  let grantorStackSet: GrantorStackSetStack | undefined;
+  if (opts.policy.accounts && hubAccount) {
+    const common = { policy: opts.policy, hubAccount, brokerStackName: broker.stackName };
+    // One stack per listed account, each deployed with that account's credentials.
+    for (const account of listedAccounts(opts.policy)) {
+      grantors.push(
+        new GrantorStack(app, `${prefix}Grantor-${account.id}`, {
+          ...common,
+          env: { account: account.id, ...(opts.env?.region ? { region: opts.env.region } : {}) },
+        }),
+      );
+    }
+    // Or one StackSet for the organization, from the management or a delegated-admin account.
+    if (opts.policy.grantorStackSet) {
+      grantorStackSet = new GrantorStackSetStack(app, `${prefix}GrantorStackSet`, { ...common, nag });
+    }
+  }
+  if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+  return { app, stateful, broker, grantors, grantorStackSet };
 }

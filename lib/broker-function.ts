@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
-import { Effect, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { Effect, ManagedPolicy, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -12,6 +12,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '#adapters/table-schema.ts';
+import { listedAccounts, patternsInAccount } from '#core/policy/accounts.ts';
 import type { PolicyConfig } from '#core/policy/config.ts';
 import { ENV, POLICY_FILE_NAME } from '#lambdas/runtime/config.ts';
 import { acknowledge, acknowledgeWildcard } from './acknowledge.ts';
@@ -52,6 +53,45 @@ export interface BrokerFunctionProps {
   readonly memorySize?: number;
   /** @default RetentionDays.ONE_YEAR */
   readonly logRetention?: RetentionDays;
+  /**
+   * A fixed name for the execution role, so another account can trust it by ARN before this stack is
+   * deployed (the grantor roles trust the grant, revoke and sweeper roles by name).
+   * @default a name CloudFormation generates
+   */
+  readonly roleName?: string;
+}
+
+/** The broker functions the grantor roles trust, and so whose execution roles have stable names. */
+export const GRANTOR_CALLERS = ['grant', 'revoke', 'sweeper'] as const;
+/** One of {@link GRANTOR_CALLERS}. */
+export type GrantorCaller = (typeof GRANTOR_CALLERS)[number];
+
+/**
+ * The stable execution role name of a broker function that assumes the grantor roles:
+ * `<brokerStackName>-<handler>`, inside the `<stackName>-*` names the broker protects.
+ */
+export function brokerRoleName(brokerStackName: string, handler: GrantorCaller): string {
+  const name = `${brokerStackName}-${handler}`;
+  if (name.length > 64) throw new Error(`broker role name ${name} is longer than IAM's 64 characters`);
+  return name;
+}
+
+/**
+ * The grantor role ARNs the broker may assume, one per listed account, with `partition` filled in (a
+ * literal or the stack's partition token).
+ */
+export function grantorRoleArns(policy: PolicyConfig, partition: string): string[] {
+  return listedAccounts(policy).map((a) => `arn:${partition}:iam::${a.id}:role/${a.grantorRoleName}`);
+}
+
+/**
+ * The config's credential role patterns as ARNs the broker can assume: with an `accounts` list, a `*`
+ * account becomes each listed account (the broker never assumes a role in an unlisted account).
+ */
+function assumableCredentialRoles(policy: PolicyConfig): string[] {
+  const patterns = credentialRolePatterns(policy);
+  if (!policy.accounts) return patterns;
+  return [...new Set(listedAccounts(policy).flatMap((a) => patternsInAccount(patterns, a.id)))];
 }
 
 /** An inline-policy verb on target principals: `iam:<Verb>RolePolicy` / `iam:<Verb>UserPolicy`. */
@@ -107,6 +147,16 @@ export class BrokerFunction extends Construct {
   constructor(scope: Construct, id: string, props: BrokerFunctionProps) {
     super(scope, id);
     const policyFile = policyFileFor(props.policy);
+    // A named role carries the same AWS-managed logging policy Lambda would have attached itself.
+    const role = props.roleName
+      ? new Role(this, 'ServiceRole', {
+          roleName: props.roleName,
+          assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+          managedPolicies: [
+            ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaBasicExecutionRole'),
+          ],
+        })
+      : undefined;
     const logGroup = new LogGroup(this, 'Logs', {
       retention: props.logRetention ?? RetentionDays.ONE_YEAR,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -122,6 +172,7 @@ export class BrokerFunction extends Construct {
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: Tracing.ACTIVE,
       logGroup,
+      ...(role ? { role } : {}),
       loggingFormat: LoggingFormat.JSON,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
@@ -148,12 +199,12 @@ export class BrokerFunction extends Construct {
       },
     });
     acknowledgeWildcard(
-      this.fn,
+      this,
       '*',
       'X-Ray PutTraceSegments/PutTelemetryRecords only accept Resource "*" (no resource-level permissions).',
     );
     acknowledge(
-      this.fn,
+      this,
       'IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'The AWS-managed minimum for a Lambda to write its own logs.',
     );
@@ -190,6 +241,8 @@ export class BrokerFunction extends Construct {
    * principals (a Deny beats any Allow). `policy` is the validated config as the operator wrote it.
    */
   bindTargets(policy: PolicyConfig, verbs: readonly IamVerb[]): this {
+    // With listed accounts every target is reached through its account's grantor: no direct IAM at all.
+    if (policy.accounts) return this.bindGrantors(policy);
     for (const type of ['role', 'user'] as const) {
       const resources = targetPatterns(policy, type);
       if (resources.length === 0) continue;
@@ -198,12 +251,36 @@ export class BrokerFunction extends Construct {
       this.fn.addToRolePolicy(new PolicyStatement({ sid: `JitTargets${type}`, actions, resources }));
       for (const target of resources) {
         acknowledgeWildcard(
-          this.fn,
+          this,
           target,
           'Target principal ARN pattern from the reviewed policy config; the function can only put/get/delete inline policies on it, and an explicit Deny keeps it off the broker roles and protected principals.',
         );
       }
     }
+    this.denyBrokerAndProtected(policy);
+    return this;
+  }
+
+  /**
+   * Multi-account: lets the function assume the listed accounts' grantor roles (exact ARNs, no pattern),
+   * through which it reaches the targets; keeps the Deny on its own roles and the protected principals.
+   */
+  bindGrantors(policy: PolicyConfig): this {
+    const grantors = grantorRoleArns(policy, Aws.PARTITION);
+    if (!this.#grantorsBound) {
+      this.#grantorsBound = true;
+      this.fn.addToRolePolicy(
+        new PolicyStatement({ sid: 'AssumeGrantors', actions: ['sts:AssumeRole'], resources: grantors }),
+      );
+    }
+    this.denyBrokerAndProtected(policy);
+    return this;
+  }
+
+  /** The explicit Deny (beats any Allow) of writes and sts:AssumeRole on this stack's roles and the protected. */
+  private denyBrokerAndProtected(policy: PolicyConfig): void {
+    if (this.#denied) return;
+    this.#denied = true;
     const ownRoles = `arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/${Stack.of(this).stackName}-*`;
     this.fn.addToRolePolicy(
       new PolicyStatement({
@@ -219,8 +296,10 @@ export class BrokerFunction extends Construct {
         resources: [ownRoles, ...policy.protectedPrincipals],
       }),
     );
-    return this;
   }
+
+  #denied = false;
+  #grantorsBound = false;
 
   /**
    * Credentials grants: `assume` lets the function assume the config's credential roles (with session tags
@@ -228,8 +307,11 @@ export class BrokerFunction extends Construct {
    * policy on them. Nothing when the config has no credentials rule.
    */
   bindCredentialRoles(policy: PolicyConfig, use: CredentialRoleUse): this {
-    const resources = credentialRolePatterns(policy);
+    const resources = assumableCredentialRoles(policy);
     if (resources.length === 0) return this;
+    // With listed accounts, reading the role and the session deny go through the target account's
+    // grantor: only the assume stays direct.
+    if (policy.accounts && use === 'sessionDeny') return this;
     if (use === 'assume') {
       this.fn.addToRolePolicy(
         new PolicyStatement({
@@ -238,9 +320,11 @@ export class BrokerFunction extends Construct {
           resources,
         }),
       );
-      this.fn.addToRolePolicy(
-        new PolicyStatement({ sid: 'ReadCredentialRoles', actions: ['iam:GetRole'], resources }),
-      );
+      if (!policy.accounts) {
+        this.fn.addToRolePolicy(
+          new PolicyStatement({ sid: 'ReadCredentialRoles', actions: ['iam:GetRole'], resources }),
+        );
+      }
     } else {
       this.fn.addToRolePolicy(
         new PolicyStatement({
@@ -258,7 +342,7 @@ export class BrokerFunction extends Construct {
     }
     for (const role of resources) {
       acknowledgeWildcard(
-        this.fn,
+        this,
         role,
         'Credential role ARN pattern from the reviewed policy config: the grant function may assume it and read it, the revoke paths put and remove the session-deny policy on it; an explicit Deny keeps the broker off its own roles and protected principals.',
       );
@@ -291,7 +375,7 @@ export class BrokerFunction extends Construct {
       const grant = stateMachine.grantExecution(this.fn, 'states:DescribeExecution');
       for (const resource of grant.principalStatements.flatMap((s) => s.resources)) {
         acknowledgeWildcard(
-          this.fn,
+          this,
           resource,
           "states:DescribeExecution (read-only) on this state machine's executions: one per request, named by its id, so the reconciler can find requests whose execution ended.",
         );

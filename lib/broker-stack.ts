@@ -9,12 +9,20 @@ import {
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { listedAccounts } from '#core/policy/accounts.ts';
 import { type PolicyConfig, parsePolicyConfig } from '#core/policy/config.ts';
 import { METRICS_NAMESPACE } from '#lambdas/runtime/logger.ts';
 import { acknowledgeApiFindings } from './api-acknowledgements.ts';
 import { BrokerApi, SLACK_ROUTE } from './broker-api.ts';
-import { BrokerFunction, type HandlerName } from './broker-function.ts';
+import {
+  BrokerFunction,
+  brokerRoleName,
+  GRANTOR_CALLERS,
+  type GrantorCaller,
+  type HandlerName,
+} from './broker-function.ts';
 import { CredentialsVault } from './credentials-vault.ts';
+import { ALWAYS_GUARDED_ROLES } from './grantor-stack.ts';
 import { SlackIntegration } from './slack-integration.ts';
 import { Sweeper } from './sweeper.ts';
 import { BrokerWorkflow } from './workflow.ts';
@@ -58,14 +66,36 @@ export class BrokerStack extends Stack {
     // The functions' own copy of the config also protects this stack's roles, so the core refuses them
     // (case-insensitively, with or without a path) before the IAM Deny ever has to. Validated here with
     // the very check the functions run at cold start, so a config they would refuse never deploys.
+    // With listed accounts the core also refuses what every grantor denies (the grantor roles, SSO-reserved
+    // and service-linked roles, OrganizationAccountAccessRole), so a request for one fails validation
+    // instead of failing at the grantor.
+    const grantorGuarded = props.policy.accounts
+      ? [...new Set(listedAccounts(props.policy).map((a) => a.grantorRoleName)), ...ALWAYS_GUARDED_ROLES].map(
+          (name) => `arn:aws:iam::*:role/${name}`,
+        )
+      : [];
     this.bundledPolicy = {
       ...props.policy,
-      protectedPrincipals: [...props.policy.protectedPrincipals, `arn:aws:iam::*:role/${this.stackName}-*`],
+      protectedPrincipals: [
+        ...props.policy.protectedPrincipals,
+        `arn:aws:iam::*:role/${this.stackName}-*`,
+        ...grantorGuarded,
+      ],
     };
     parsePolicyConfig(this.bundledPolicy);
 
+    // The grantor roles trust the grant, revoke and sweeper roles by ARN: with listed accounts, their names
+    // are fixed (and inside the protected `<stackName>-*`).
+    const roleName = (handler: HandlerName) =>
+      props.policy.accounts && (GRANTOR_CALLERS as readonly string[]).includes(handler)
+        ? { roleName: brokerRoleName(this.stackName, handler as GrantorCaller) }
+        : {};
     const fn = (handler: HandlerName, id: string) =>
-      new BrokerFunction(this, id, { handler, policy: this.bundledPolicy }).bindTable(props.table);
+      new BrokerFunction(this, id, {
+        handler,
+        policy: this.bundledPolicy,
+        ...roleName(handler),
+      }).bindTable(props.table);
     const validate = fn('validate', 'ValidateFunction');
     const awaitApproval = fn('await-approval', 'AwaitApprovalFunction');
     const grant = fn('grant', 'GrantFunction')
@@ -95,6 +125,7 @@ export class BrokerStack extends Stack {
       bundledPolicy: this.bundledPolicy,
       table: props.table,
       stateMachine: sm,
+      ...roleName('sweeper'),
     });
     const sweeper = this.sweeper.function;
     this.functions = { validate, 'await-approval': awaitApproval, grant, revoke, api, sweeper };

@@ -28,6 +28,11 @@ export interface SweeperProps {
    * @default Duration.minutes(5)
    */
   readonly interval?: Duration;
+  /**
+   * A fixed execution role name (the grantor roles trust it by ARN).
+   * @default a name CloudFormation generates
+   */
+  readonly roleName?: string;
 }
 
 /**
@@ -58,20 +63,24 @@ export class Sweeper extends Construct {
     this.function = new BrokerFunction(scope, 'SweeperFunction', {
       handler: 'sweeper',
       policy: props.bundledPolicy ?? props.policy,
+      ...(props.roleName ? { roleName: props.roleName } : {}),
     })
       .bindTable(props.table)
       .bindTargets(props.policy, ['Delete', 'Get', 'List']);
     // To find stray jit-* policies the sweeper lists the account's roles and users (read-only; these list
     // actions have no resource-level permissions) and matches them against the target patterns itself.
-    this.function.fn.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'FindTargetPrincipals',
-        actions: ['iam:ListRoles', 'iam:ListUsers'],
-        resources: ['*'],
-      }),
-    );
+    // With listed accounts it lists through each account's grantor instead.
+    if (!props.policy.accounts) {
+      this.function.fn.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'FindTargetPrincipals',
+          actions: ['iam:ListRoles', 'iam:ListUsers'],
+          resources: ['*'],
+        }),
+      );
+    }
     acknowledgeWildcard(
-      this.function.fn,
+      this.function,
       '*',
       'X-Ray, plus iam:ListRoles/ListUsers (read-only, no resource-level permissions) so the sweeper can find stray jit-* policies on target principals.',
     );

@@ -8,7 +8,7 @@ export const LOCAL_PRINCIPAL_HEADER = 'x-jit-principal';
 const MAX_BODY_BYTES = 256 * 1024;
 
 /** Extra local routes (`/_local/*`), answered with JSON. */
-export type LocalRoutes = Readonly<Record<string, () => unknown>>;
+export type LocalRoutes = Readonly<Record<string, (query: URLSearchParams) => unknown>>;
 
 function send(
   res: ServerResponse,
@@ -150,7 +150,7 @@ export function createLocalServer(
         );
       }
       const local = localRoutes[url.pathname];
-      if (local && method === 'GET') return send(res, 200, local());
+      if (local && method === 'GET') return send(res, 200, local(url.searchParams));
       const match = matchPath(method, url.pathname);
       // Slack's URL matches only as configured in Slack, to the byte; without a Slack handler it is no route.
       if (slack && match?.route.auth === 'slack-signature' && url.pathname === match.route.path) {

@@ -40,6 +40,10 @@ export class ObservedAuditStore implements AuditStore {
     return this.#inner.findInFlight(updatedBefore, limit);
   }
 
+  findPendingApproval(limit: number): Promise<AccessRequest[]> {
+    return this.#inner.findPendingApproval(limit);
+  }
+
   listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {
     return this.#inner.listByRequester(requester, limit, after);
   }

@@ -2,10 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AccountIamGrants, type GrantorCacheStats } from '#adapters/account-iam-grants.ts';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import type { AuditEvent, RevokeResult } from '#core/model.ts';
+import { grantorRoleArn, listedAccounts } from '#core/policy/accounts.ts';
 import type { PolicyConfig } from '#core/policy/config.ts';
 import type { Deps } from '#core/ports.ts';
+import { accountOf } from '#core/principals.ts';
 import { runSweep } from '#core/workflow/sweeper.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
 import { composeDeps } from '#lambdas/runtime/compose.ts';
@@ -68,8 +71,11 @@ export interface LocalBroker {
   readonly url: string;
   readonly port: number;
   readonly tableName: string;
+  /** Every simulated account's IAM (principals by full ARN), as IAM holds it: not through a grantor. */
   readonly iam: SimulatedIamAccount;
   readonly sts: SimulatedSts;
+  /** How the grant function's grantor assumptions were served (zeros without `accounts`: none made). */
+  readonly grantorCache: GrantorCacheStats;
   readonly workflow: LocalWorkflow;
   readonly deps: Deps;
   /** The fake Slack and the Slack wiring, when the config has a `slack` section. */
@@ -82,6 +88,22 @@ export interface LocalBroker {
   /** What the failure alarm would count in AWS: compensated grants and exhausted revokes. */
   readonly outcomes: Readonly<Record<AlarmingOutcome, number>>;
   stop(): Promise<void>;
+}
+
+/**
+ * The account-routing IAM port on the simulated STS: the same adapter as in Lambda, whose "AssumeRole" is
+ * the simulated STS's, so a wrong ExternalId or an undeployed grantor fails as it would in AWS.
+ */
+function grantorIam(config: PolicyConfig, sts: SimulatedSts, sessionName: string): AccountIamGrants {
+  const listed = listedAccounts(config);
+  for (const account of listed) sts.trustGrantor(grantorRoleArn(config, account.id), config.externalId ?? '');
+  return new AccountIamGrants({
+    grantorRoleArn: (account) =>
+      listed.some((a) => a.id === account) ? grantorRoleArn(config, account) : undefined,
+    externalId: config.externalId ?? '',
+    sessionName,
+    assume: (target) => sts.assumeGrantor(target),
+  });
 }
 
 function listen(server: Server, port: number): Promise<number> {
@@ -143,6 +165,12 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       : undefined;
     const iam = new SimulatedIamAccount(opts.config.rules.flatMap((r) => r.targets));
     const sts = new SimulatedSts(iam, () => new Date(), opts.sessionLifetimeScale ?? 1);
+    // With `accounts`, each listed account's grantor is "deployed" (its trust: exact role ARN, ExternalId)
+    // and the broker reaches every account through it, as in AWS; without, the one account directly.
+    // One port per function, as in Lambda: each names itself in the grantor's RoleSessionName.
+    const grantors = opts.config.accounts ? grantorIam(opts.config, sts, 'jit-grant') : undefined;
+    const revokeGrantors = opts.config.accounts ? grantorIam(opts.config, sts, 'jit-revoke') : undefined;
+    const sweeperGrantors = opts.config.accounts ? grantorIam(opts.config, sts, 'jit-sweeper') : undefined;
     let handlers = {} as Record<HandlerName, LocalHandler>;
     const outcomes: Record<AlarmingOutcome, number> = { GrantFailed: 0, RevokeFailed: 0 };
     const workflow = new LocalWorkflow({
@@ -161,7 +189,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       config: opts.config,
       store,
       ...(slack ? { wrapStore: slack.wrapStore } : {}),
-      iam,
+      iam: grantors ?? iam,
       sts,
       vault: opts.dataDir ? LocalVault.inDataDir(opts.dataDir) : new LocalVault(),
       workflow,
@@ -177,13 +205,15 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
         },
       },
     });
-    const steps = createStepHandlers(deps, (outcome) => {
+    const count = (outcome: AlarmingOutcome) => {
       outcomes[outcome] += 1;
-    });
+    };
+    const steps = createStepHandlers(deps, count);
+    const revokeSteps = revokeGrantors ? createStepHandlers({ ...deps, iam: revokeGrantors }, count) : steps;
     const slackHandler = slack?.handler(deps, store);
     const api = createApiHandler(deps);
     const sweep = () =>
-      runSweep(deps, {
+      runSweep(sweeperGrantors ? { ...deps, iam: sweeperGrantors } : deps, {
         graceSeconds: opts.sweepGraceSeconds ?? 10,
         reconcileAfterSeconds: opts.reconcileAfterSeconds ?? 10,
       });
@@ -191,7 +221,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       validate: steps.validate,
       'await-approval': steps.awaitApproval,
       grant: steps.grant,
-      revoke: steps.revoke,
+      revoke: revokeSteps.revoke,
       api,
       slack: slackHandler ?? slackNotConfigured,
       // The sweeper runs on its own timer here (see below), not from the state machine.
@@ -202,7 +232,15 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       {
         // `outcomes`: what the failure alarm would count in AWS (GrantFailed, RevokeFailed).
         '/_local/health': () => ({ ok: true, table: tableName, outcomes }),
-        '/_local/iam': () => ({ principals: iam.snapshot(), sessions: sts.live() }),
+        // `?account=<id>`: that account's principals and the sessions of its roles only.
+        '/_local/iam': (query) => {
+          const account = query.get('account') ?? undefined;
+          const sessions = sts.live();
+          return {
+            principals: iam.snapshot(account),
+            sessions: account ? sessions.filter((x) => accountOf(x.roleArn) === account) : sessions,
+          };
+        },
         '/_local/slack': () => localSlackInfo(slack),
       },
       slackHandler,
@@ -218,6 +256,8 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
                 log(`${c.requestId}  reconciled: execution ${c.execution}, ${c.from} → ${c.to}`);
               for (const s of r.strays)
                 log(`sweeper: ${s.policyName} on ${s.principal} ${s.action} (${s.reason})`);
+              for (const a of r.accountsFailed)
+                log(`sweeper could not sweep account ${a.account}: ${a.error}`);
             },
             (error: unknown) => log(`sweeper failed: ${(error as Error).message}`),
           );
@@ -231,6 +271,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       sts,
       workflow,
       deps,
+      grantorCache: grantors?.stats ?? { hits: 0, misses: 0 },
       ...(slack ? { slack } : {}),
       ddbPid: ddb?.pid,
       events,

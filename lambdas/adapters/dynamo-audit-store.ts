@@ -7,7 +7,7 @@ import {
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { InvalidRequestError, RetryableAwsError, TransitionRefusedError } from '#core/errors.ts';
-import { HOLDS_GRANT, IN_FLIGHT, isLegalTransition } from '#core/lifecycle.ts';
+import { HOLDS_GRANT, IN_FLIGHT, isLegalTransition, type Status } from '#core/lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
 import type { AuditStore, RequestPage, TransitionWrite } from '#core/ports.ts';
 import { ACTIVE_GRANT, keys, OPEN_REQUEST, TABLE_SCHEMA } from './table-schema.ts';
@@ -226,6 +226,34 @@ export class DynamoAuditStore implements AuditStore {
       }),
     );
     return (out.Items ?? []).map(toRequest);
+  }
+
+  async findPendingApproval(limit: number): Promise<AccessRequest[]> {
+    const index = TABLE_SCHEMA.indexes.openRequests;
+    const found: AccessRequest[] = [];
+    let start: Record<string, unknown> | undefined;
+    // The filter runs after `Limit` items are read, so a page can hold fewer matches than asked for (or
+    // none) while more follow: page on until `limit` matches or the end of the index.
+    do {
+      const out: QueryCommandOutput = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: index.name,
+          KeyConditionExpression: '#o = :open',
+          FilterExpression: '#status = :pending',
+          ExpressionAttributeNames: { '#o': index.partitionKey, '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':open': OPEN_REQUEST,
+            ':pending': 'PENDING_APPROVAL' satisfies Status,
+          },
+          Limit: limit,
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) found.push(toRequest(item));
+      start = out.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found.slice(0, limit);
   }
 
   async listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { PolicyLimitError, PrincipalNotFoundError, RetryableAwsError } from '#core/errors.ts';
 import type { IamGrants, PrincipalRef } from '#core/ports.ts';
-import { arnMatches } from '#core/principals.ts';
+import { accountOf, arnMatches } from '#core/principals.ts';
 
 const RETRYABLE = new Set([
   'Throttling',
@@ -88,11 +88,15 @@ export class SdkIamGrants implements IamGrants {
     }
   }
 
-  async listPrincipals(patterns: readonly string[]): Promise<(PrincipalRef & { arn: string })[]> {
+  /** This client's account's principals (`account` names it: the client reaches only its own). */
+  async listPrincipals(
+    patterns: readonly string[],
+    account: string,
+  ): Promise<(PrincipalRef & { arn: string })[]> {
     const found: (PrincipalRef & { arn: string })[] = [];
     const keep = (type: 'role' | 'user', name?: string, arn?: string) => {
       if (name && arn && patterns.some((p) => p.includes(`:${type}/`) && arnMatches(p, arn)))
-        found.push({ type, name, arn });
+        found.push({ account: accountOf(arn) ?? account, type, name, arn });
     };
     try {
       if (patterns.some((p) => p.includes(':role/'))) {
@@ -135,14 +139,14 @@ export class SdkIamGrants implements IamGrants {
     }
   }
 
-  async getRoleId(roleName: string): Promise<string> {
+  async getRoleId(role: PrincipalRef): Promise<string> {
     try {
-      const out = await this.#iam.send(new GetRoleCommand({ RoleName: roleName }));
+      const out = await this.#iam.send(new GetRoleCommand({ RoleName: role.name }));
       const id = out.Role?.RoleId;
-      if (!id) throw new Error(`GetRole returned no RoleId for ${roleName}`);
+      if (!id) throw new Error(`GetRole returned no RoleId for ${role.name}`);
       return id;
     } catch (error) {
-      throw classify(error, `get role ${roleName}`);
+      throw classify(error, `get role ${role.name}`);
     }
   }
 

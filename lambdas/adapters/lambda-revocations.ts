@@ -1,35 +1,13 @@
-import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { ConflictError, RetryableAwsError } from '#core/errors.ts';
 import type { RevokeResult } from '#core/model.ts';
 import type { Revocations } from '#core/ports.ts';
+import { NodeSha256 } from './node-sha256.ts';
 
 type SignerInit = ConstructorParameters<typeof SignatureV4>[0];
-/** What the signer's hash takes: text or bytes. */
-type SourceData = string | ArrayBuffer | ArrayBufferView;
 
 /** Errors of the revoke function worth another try by the caller (throttling, read-back lag). */
 const RETRYABLE = new Set(['RetryableAwsError', 'VerificationError', 'TransitionRefusedError']);
-
-/** SHA-256 (and HMAC-SHA-256 with a secret) on node:crypto, in the shape the SigV4 signer takes. */
-export class NodeSha256 {
-  readonly #hash: Hash | Hmac;
-  constructor(secret?: SourceData) {
-    this.#hash = secret === undefined ? createHash('sha256') : createHmac('sha256', toBytes(secret));
-  }
-  update(data: SourceData): void {
-    this.#hash.update(toBytes(data));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
-  }
-}
-
-function toBytes(data: SourceData): Uint8Array {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  return new Uint8Array(data);
-}
 
 /** Where and as whom the revoke function is invoked. */
 export interface LambdaRevocationsOptions {

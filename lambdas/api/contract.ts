@@ -70,6 +70,8 @@ export const USER_ROUTES = [
     query: listQuery,
     success: 200,
   },
+  { method: 'GET', path: '/rules', who: 'caller', auth: 'iam', body: 'none', success: 200 },
+  { method: 'GET', path: '/pending', who: 'approvers', auth: 'iam', body: 'none', success: 200 },
   {
     method: 'GET',
     path: '/requests/{id}',

@@ -4,7 +4,9 @@ import { BrokerError, InvalidRequestError } from '#core/errors.ts';
 import { toPublic } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
 import { collectCredentials } from '#core/requests/collect-credentials.ts';
+import { pendingApprovals } from '#core/requests/pending-approvals.ts';
 import { cancelRequest, decide, getRequest, submitRequest } from '#core/requests/requests.ts';
+import { eligibleRules } from '#core/requests/rules.ts';
 import { parseWith } from '#core/schema.ts';
 import { revokeEarly } from '#core/workflow/steps.ts';
 import { type RouteKey, routeKey, USER_ROUTES, type UserRoute } from './contract.ts';
@@ -73,6 +75,8 @@ const routes: RouteTable = {
     const page = await deps.store.listByRequester(caller, Number(query.limit ?? 50), query.next);
     return { requests: page.items.map(toPublic), ...(page.next === undefined ? {} : { next: page.next }) };
   },
+  'GET /rules': async ({ deps, caller }) => ({ rules: eligibleRules(deps.config, caller) }),
+  'GET /pending': async ({ deps, caller }) => ({ requests: await pendingApprovals(deps, caller) }),
   'GET /requests/{id}': async ({ deps, event, caller }) => getRequest(deps, caller, idOf(event)),
   'POST /requests/{id}/approve': async ({ deps, event, caller, body }) =>
     decide(deps, caller, idOf(event), 'approve', body.comment),

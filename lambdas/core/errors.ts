@@ -124,3 +124,13 @@ export class PrincipalNotFoundError extends BrokerError {
   override readonly name = 'PrincipalNotFoundError';
   readonly code = 'PrincipalNotFound';
 }
+
+/**
+ * The broker could not assume a target account's grantor role (trust policy, ExternalId, stack not
+ * deployed): nothing can be read or written in that account until it is fixed. The message names the
+ * account, the role and what to check.
+ */
+export class GrantorUnavailableError extends BrokerError {
+  override readonly name = 'GrantorUnavailableError';
+  readonly code = 'GrantorUnavailable';
+}

@@ -37,6 +37,11 @@ export interface AuditStore {
    * `updatedBefore` (ISO 8601), oldest first: the reconciler's search, through an index.
    */
   findInFlight(updatedBefore: string, limit: number): Promise<AccessRequest[]>;
+  /**
+   * Requests in PENDING_APPROVAL, whoever their approvers, oldest last change first, at most `limit`:
+   * through an index, never a table scan (`GET /pending` narrows them to the caller's).
+   */
+  findPendingApproval(limit: number): Promise<AccessRequest[]>;
 }
 
 /** One page of requests and where the next one starts (absent: this was the last page). */
@@ -47,18 +52,28 @@ export interface RequestPage {
 
 export type { PrincipalRef };
 
-/** Inline policies on IAM principals. `delete` treats a policy that is already gone as done. */
+/**
+ * Inline policies on IAM principals, in the principal's own account (`PrincipalRef.account`): with several
+ * accounts the adapter reaches each through its grantor role (GrantorUnavailableError when it cannot).
+ * `delete` treats a policy that is already gone as done.
+ */
 export interface IamGrants {
   putPolicy(principal: PrincipalRef, policyName: string, document: string): Promise<void>;
   /** The stored document (decoded JSON text), or undefined when there is no such policy. */
   getPolicy(principal: PrincipalRef, policyName: string): Promise<string | undefined>;
   deletePolicy(principal: PrincipalRef, policyName: string): Promise<void>;
-  /** The existing roles and users whose ARN matches one of the patterns (the sweeper's search space). */
-  listPrincipals(patterns: readonly string[]): Promise<(PrincipalRef & { readonly arn: string })[]>;
+  /**
+   * The existing roles and users of `account` whose ARN matches one of the patterns (the sweeper's search
+   * space, one account at a time).
+   */
+  listPrincipals(
+    patterns: readonly string[],
+    account: string,
+  ): Promise<(PrincipalRef & { readonly arn: string })[]>;
   /** Names of the principal's inline policies. */
   listPolicies(principal: PrincipalRef): Promise<string[]>;
   /** The role's unique id (`AROA…`), the first half of its sessions' `aws:userid`. */
-  getRoleId(roleName: string): Promise<string>;
+  getRoleId(role: PrincipalRef): Promise<string>;
 }
 
 /** What AssumeRole is asked for a credentials grant. */

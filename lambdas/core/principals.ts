@@ -11,16 +11,22 @@
 import type { AccessRequest } from './model.ts';
 import { covers, matches, type PatternOptions } from './patterns.ts';
 
-/** Which principal an inline policy lives on. */
+/** Which principal an inline policy lives on: its account, type and name (IAM names are unique per account). */
 export interface PrincipalRef {
+  /** The 12-digit account id the principal lives in (the IAM port routes each call to that account). */
+  readonly account: string;
   readonly type: 'role' | 'user';
   /** The role or user name (last path segment of the ARN). */
   readonly name: string;
 }
 
-/** The inline policy's home: role or user name from the target ARN. */
+/** The inline policy's home: account, and role or user name, from the target ARN. */
 export function principalOf(request: Pick<AccessRequest, 'target' | 'targetType'>): PrincipalRef {
-  return { type: request.targetType, name: request.target.slice(request.target.lastIndexOf('/') + 1) };
+  return {
+    account: accountOf(request.target) ?? splitArn(request.target)?.account ?? '',
+    type: request.targetType,
+    name: request.target.slice(request.target.lastIndexOf('/') + 1),
+  };
 }
 
 /** True when `principal` is the request's target as the IAM port addresses it. */
@@ -29,7 +35,9 @@ export function isTargetOf(
   principal: PrincipalRef,
 ): boolean {
   const target = principalOf(request);
-  return target.type === principal.type && target.name === principal.name;
+  return (
+    target.account === principal.account && target.type === principal.type && target.name === principal.name
+  );
 }
 
 /** The account id of an IAM ARN (undefined for a wildcard or non-IAM ARN). */

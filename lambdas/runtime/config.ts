@@ -47,6 +47,14 @@ export function brokerName(): string {
   return process.env[ENV.brokerName] || 'jit-broker';
 }
 
+/**
+ * The RoleSessionName this function uses on the target accounts' grantor roles (`jit-grant`, `jit-revoke`,
+ * `jit-sweeper`): each account's CloudTrail names the function behind every IAM call.
+ */
+export function grantorSessionName(): string {
+  return `jit-${process.env[ENV.handler] || 'broker'}`.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+}
+
 /** The revoke function the API hands early revokes to (API function only). */
 export function revokeFunctionName(): string {
   return required(ENV.revokeFunctionName);
@@ -62,7 +70,9 @@ export function policyConfig(): PolicyConfig {
   if (!cached) {
     const file = process.env[ENV.policyFile] ?? join(import.meta.dirname, POLICY_FILE_NAME);
     const config = parsePolicyConfig(JSON.parse(readFileSync(file, 'utf8')));
-    // The IAM port writes by name in this account: targets elsewhere would land on same-named local roles.
+    // Without an `accounts` list the IAM port writes by name in this account: targets elsewhere would land
+    // on same-named local roles. With one, validation already keeps every target in a listed account,
+    // each reached through its own grantor, so there is nothing to compare (targetAccount is undefined).
     const account = process.env[ENV.accountId];
     const targets = targetAccount(config);
     if (account && targets && account !== targets) {

@@ -4,15 +4,24 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { STSClient } from '@aws-sdk/client-sts';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { AccountIamGrants, sdkAssumeGrantor } from '#adapters/account-iam-grants.ts';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import { SdkIamGrants } from '#adapters/iam-grants.ts';
 import { KmsVault } from '#adapters/kms-vault.ts';
 import { LambdaRevocations } from '#adapters/lambda-revocations.ts';
 import { SfnWorkflow } from '#adapters/sfn-workflow.ts';
 import { SdkSts } from '#adapters/sts-sessions.ts';
+import { grantorRoleArn, listedAccounts } from '#core/policy/accounts.ts';
 import type { CredentialVault, Deps, IamGrants, Revocations, Sts, Workflow } from '#core/ports.ts';
 import { composeDeps, type DepsParts } from './compose.ts';
-import { credentialsKeyId, policyConfig, revokeFunctionName, stateMachineArn, tableName } from './config.ts';
+import {
+  credentialsKeyId,
+  grantorSessionName,
+  policyConfig,
+  revokeFunctionName,
+  stateMachineArn,
+  tableName,
+} from './config.ts';
 
 /**
  * The Lambda side of the composition root: SDK clients behind the ports. An entry calls `iamPort()`,
@@ -30,9 +39,21 @@ export function vaultPort(): CredentialVault {
   return new KmsVault(new KMSClient({}), credentialsKeyId());
 }
 
-/** IAM inline-policy port on the SDK. */
+/**
+ * IAM inline-policy port on the SDK (grant, revoke, sweeper). Without an `accounts` list: this account's
+ * IAM, directly. With one: every call goes to the principal's account through its grantor role (AssumeRole
+ * with the config's ExternalId, cached until shortly before expiry).
+ */
 export function iamPort(): IamGrants {
-  return new SdkIamGrants(new IAMClient({}));
+  const config = policyConfig();
+  if (!config.accounts) return new SdkIamGrants(new IAMClient({}));
+  return new AccountIamGrants({
+    grantorRoleArn: (account) =>
+      listedAccounts(config).some((a) => a.id === account) ? grantorRoleArn(config, account) : undefined,
+    externalId: config.externalId ?? '',
+    sessionName: grantorSessionName(),
+    assume: sdkAssumeGrantor(new STSClient({})),
+  });
 }
 
 /** Step Functions port on the SDK (API function: it starts executions and answers callbacks). */

@@ -4,7 +4,7 @@ import { PolicyLimitError, PrincipalNotFoundError, RetryableAwsError } from '#co
 import { INLINE_POLICY_LIMITS, policySize } from '#core/grants/policy-document.ts';
 import { matches } from '#core/patterns.ts';
 import type { IamGrants, PrincipalRef } from '#core/ports.ts';
-import { accountOf } from '#core/principals.ts';
+import { accountOf, splitArn } from '#core/principals.ts';
 
 /** An error shaped like the IAM API's (name = IAM error code). */
 export class SimulatedIamError extends Error {
@@ -40,8 +40,8 @@ export const throttled = () => new RetryableAwsError('Throttling: Rate exceeded 
 const NAME_RE = /^[\w+=,.@-]{1,128}$/;
 
 /**
- * An in-memory IAM account that holds inline policies the way IAM does: principals must exist (any name
- * matching one of the account's principal patterns does), names are checked, the aggregate inline-policy
+ * In-memory IAM accounts (one or several, principals keyed by full ARN) that hold inline policies the way
+ * IAM does: principals must exist (any account and name matching one of the principal patterns does), names are checked, the aggregate inline-policy
  * size per role/user is enforced, and deleting a missing policy is NoSuchEntity (which the port treats
  * as done). Faults can be injected per operation for tests.
  */
@@ -77,12 +77,15 @@ export class SimulatedIamAccount implements IamGrants {
   }
 
   /** The simulated account knows the principals that hold (or held) an inline policy. */
-  async listPrincipals(patterns: readonly string[]): Promise<(PrincipalRef & { arn: string })[]> {
+  async listPrincipals(
+    patterns: readonly string[],
+    account: string,
+  ): Promise<(PrincipalRef & { arn: string })[]> {
     return [...this.#policies.keys()]
-      .filter((arn) => patterns.some((p) => matches(p, arn)))
+      .filter((arn) => accountOf(arn) === account && patterns.some((p) => matches(p, arn)))
       .map((arn) => {
         const type = arn.includes(':role/') ? ('role' as const) : ('user' as const);
-        return { type, name: arn.slice(arn.lastIndexOf('/') + 1), arn };
+        return { account, type, name: arn.slice(arn.lastIndexOf('/') + 1), arn };
       });
   }
 
@@ -91,19 +94,51 @@ export class SimulatedIamAccount implements IamGrants {
   }
 
   /** IAM's unique id of a role: `AROA` + 17 characters, stable for the ARN as IAM's is for the role. */
-  async getRoleId(roleName: string): Promise<string> {
-    const arn = this.#arn({ type: 'role', name: roleName });
+  async getRoleId(role: PrincipalRef): Promise<string> {
+    const arn = this.#arn({ ...role, type: 'role' });
     return `AROA${createHash('sha256').update(arn).digest('hex').slice(0, 17).toUpperCase()}`;
   }
 
   #arn(p: PrincipalRef): string {
-    // The port addresses principals by type and name; patterns match on the name after the last '/'.
-    const pattern = this.#patterns.find(
-      (pat) => pat.includes(`:${p.type}/`) && matches(pat.slice(pat.lastIndexOf('/') + 1), p.name),
-    );
-    if (!pattern) throw new PrincipalNotFoundError(`The ${p.type} with name ${p.name} cannot be found.`);
-    const account = accountOf(pattern) ?? '000000000000';
-    return `arn:aws:iam::${account}:${p.type}/${p.name}`;
+    // The port addresses principals by account, type and name; patterns match on the account segment (a
+    // `*` there: any account) and on the name after the last '/'.
+    const pattern = this.#patterns.find((pat) => {
+      const account = splitArn(pat)?.account;
+      return (
+        pat.includes(`:${p.type}/`) &&
+        (account === '*' || account === p.account) &&
+        matches(pat.slice(pat.lastIndexOf('/') + 1), p.name)
+      );
+    });
+    if (!pattern || !/^\d{12}$/.test(p.account)) {
+      throw new PrincipalNotFoundError(`The ${p.type} with name ${p.name} cannot be found in ${p.account}.`);
+    }
+    return `arn:aws:iam::${p.account}:${p.type}/${p.name}`;
+  }
+
+  /**
+   * This IAM as one account's grantor sees it: calls on principals of any other account are refused
+   * (AccessDenied), as another account's IAM would refuse them.
+   */
+  inAccount(account: string): IamGrants {
+    const only = (p: PrincipalRef) => {
+      if (p.account !== account) {
+        throw new SimulatedIamError(
+          'AccessDenied',
+          `the grantor of ${account} may not act on ${p.type} ${p.name} of ${p.account}`,
+        );
+      }
+      return p;
+    };
+    return {
+      putPolicy: async (p, name, doc) => this.putPolicy(only(p), name, doc),
+      getPolicy: async (p, name) => this.getPolicy(only(p), name),
+      deletePolicy: async (p, name) => this.deletePolicy(only(p), name),
+      listPolicies: async (p) => this.listPolicies(only(p)),
+      getRoleId: async (p) => this.getRoleId(only(p)),
+      // An account's IAM lists its own roles and users, whatever the caller meant.
+      listPrincipals: async (patterns) => this.listPrincipals(patterns, account),
+    };
   }
 
   async putPolicy(p: PrincipalRef, policyName: string, document: string): Promise<void> {
@@ -151,10 +186,10 @@ export class SimulatedIamAccount implements IamGrants {
     return Object.fromEntries(this.#policies.get(arn) ?? []);
   }
 
-  /** Every principal that holds at least one inline policy, with parsed documents. */
-  snapshot(): PrincipalView[] {
+  /** Every principal (of `account`, when given) that holds at least one inline policy, with parsed documents. */
+  snapshot(account?: string): PrincipalView[] {
     return [...this.#policies.entries()]
-      .filter(([, m]) => m.size > 0)
+      .filter(([arn, m]) => m.size > 0 && (account === undefined || accountOf(arn) === account))
       .map(([arn, m]) => ({
         arn,
         inlinePolicies: Object.fromEntries([...m].map(([name, doc]) => [name, JSON.parse(doc) as unknown])),

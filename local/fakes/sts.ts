@@ -1,7 +1,7 @@
 // local/fakes/: stand-ins for AWS and Slack services (IAM, STS, KMS, Slack) behind the core's ports.
 import { randomBytes } from 'node:crypto';
 import { TrustPolicyError } from '#core/errors.ts';
-import type { AssumeRoleInput, SessionCredentials, Sts } from '#core/ports.ts';
+import type { AssumeRoleInput, IamGrants, SessionCredentials, Sts } from '#core/ports.ts';
 import { accountOf } from '#core/principals.ts';
 import { type SimulatedIamAccount, SimulatedIamError } from './iam.ts';
 
@@ -34,6 +34,10 @@ export class SimulatedSts implements Sts {
   readonly #untrusted = new Set<string>();
   readonly #now: () => Date;
   readonly sessions: SimulatedSession[] = [];
+  /** Grantor role ARN → the ExternalId its trust policy requires. */
+  readonly #grantors = new Map<string, string>();
+  /** Every AssumeRole of a grantor, successful or not. */
+  readonly grantorAssumptions: { roleArn: string; sessionName: string }[] = [];
 
   readonly #lifetimeScale: number;
 
@@ -52,9 +56,57 @@ export class SimulatedSts implements Sts {
     this.#untrusted.add(roleName);
   }
 
+  /**
+   * A grantor role as its stack deploys it: AssumeRole on exactly `roleArn` succeeds only with this
+   * ExternalId (the trust policy's `sts:ExternalId` condition).
+   */
+  trustGrantor(roleArn: string, externalId: string): void {
+    this.#grantors.set(roleArn, externalId);
+  }
+
+  /** Breaks the trust of `account`'s grantor(s): the deployed ExternalId no longer matches the broker's. */
+  breakGrantorTrust(account: string, externalId = 'not-the-configured-external-id'): void {
+    for (const roleArn of this.#grantors.keys()) {
+      if (accountOf(roleArn) === account) this.#grantors.set(roleArn, externalId);
+    }
+  }
+
+  /**
+   * The broker assumes a target account's grantor: the role must be a deployed grantor and the ExternalId
+   * must match its trust policy, else AccessDenied as STS answers it. The session reaches that account's IAM
+   * only.
+   */
+  async assumeGrantor(input: {
+    readonly account: string;
+    readonly roleArn: string;
+    readonly externalId: string;
+    readonly sessionName: string;
+  }): Promise<{ iam: IamGrants; expiration: Date }> {
+    this.grantorAssumptions.push({ roleArn: input.roleArn, sessionName: input.sessionName });
+    const expected = this.#grantors.get(input.roleArn);
+    if (
+      expected === undefined ||
+      expected !== input.externalId ||
+      accountOf(input.roleArn) !== input.account
+    ) {
+      throw new SimulatedIamError(
+        'AccessDenied',
+        `User is not authorized to perform: sts:AssumeRole on resource: ${input.roleArn}`,
+      );
+    }
+    if (!NAME_RE.test(input.sessionName)) {
+      throw new SimulatedIamError('ValidationError', 'invalid RoleSessionName');
+    }
+    return {
+      iam: this.#iam.inAccount(input.account),
+      expiration: new Date(this.#now().getTime() + 3600_000),
+    };
+  }
+
   async assumeRole(input: AssumeRoleInput): Promise<SessionCredentials> {
     const roleName = input.roleArn.slice(input.roleArn.lastIndexOf('/') + 1);
-    const roleArn = this.#iam.arnOf({ type: 'role', name: roleName });
+    const role = { account: accountOf(input.roleArn) ?? '', type: 'role' as const, name: roleName };
+    const roleArn = this.#iam.arnOf(role);
     if (this.#untrusted.has(roleName)) {
       throw new TrustPolicyError(
         `AssumeRole on ${input.roleArn} was denied: its trust policy must allow the broker's grant role the actions sts:AssumeRole, sts:SetSourceIdentity and sts:TagSession`,
@@ -81,7 +133,7 @@ export class SimulatedSts implements Sts {
     if (input.policy.replace(/\s+/g, '').length > SESSION_POLICY_LIMIT) {
       throw new SimulatedIamError('PackedPolicyTooLarge', 'session policy exceeds the size STS allows');
     }
-    const roleId = await this.#iam.getRoleId(roleName);
+    const roleId = await this.#iam.getRoleId(role);
     const account = accountOf(roleArn) ?? '000000000000';
     const issued = this.#now();
     const expires = new Date(issued.getTime() + input.durationSeconds * 1000 * this.#lifetimeScale);

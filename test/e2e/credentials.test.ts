@@ -44,7 +44,7 @@ describe('local runtime: STS credentials grants and live-session revocation', ()
   beforeAll(async () => {
     const config = e2eConfig();
     broker = await startLocalBroker(config);
-    await broker.iam.putPolicy({ type: 'role', name: ROLE }, 'base', ROLE_BASE);
+    await broker.iam.putPolicy({ account: '111122223333', type: 'role', name: ROLE }, 'base', ROLE_BASE);
   });
   afterAll(async () => {
     await broker?.stop();

@@ -128,6 +128,42 @@ describe('local runtime: decisions, cancellation and early revoke', () => {
     expect(state.approvals).toEqual([]);
   });
 
+  it('lists the rules a developer may use and the requests awaiting an approver, who then approves', async () => {
+    // Prepare
+    const id = await submit(broker, DEV('hana'), readRequest({ durationSeconds: 1 }));
+    await waitForStatus(broker, id, 'PENDING_APPROVAL');
+    // Act
+    const rules = await call<{ rules: { id: string }[] }>(broker, DEV('hana'), 'GET', '/rules');
+    const forBob = await call<{ requests: { id: string; status: string }[] }>(
+      broker,
+      APPROVER('bob'),
+      'GET',
+      '/pending',
+    );
+    const forHana = await call<{ requests: { id: string }[] }>(broker, DEV('hana'), 'GET', '/pending');
+    const approve = await call(broker, APPROVER('bob'), 'POST', `/requests/${id}/approve`, {});
+    const afterwards = await call<{ requests: { id: string }[] }>(broker, APPROVER('bob'), 'GET', '/pending');
+    await waitForStatus(broker, id, 'REVOKED');
+    // Assess
+    expect(rules).toMatchObject({ status: 200 });
+    expect(rules.body.rules.map((r) => r.id)).toEqual(['app-read', 'logs-auto']);
+    expect(forBob.status).toBe(200);
+    expect(forBob.body.requests.find((r) => r.id === id)).toMatchObject({
+      status: 'PENDING_APPROVAL',
+      requester: DEV('hana'),
+    });
+    expect(forHana).toEqual({ status: 200, body: { requests: [] } });
+    expect(approve).toMatchObject({ status: 200, body: { status: 'APPROVED' } });
+    expect(afterwards.body.requests.map((r) => r.id)).not.toContain(id);
+    expect(await statuses(broker, id)).toEqual([
+      'REQUESTED',
+      'PENDING_APPROVAL',
+      'APPROVED',
+      'GRANTED',
+      'REVOKED',
+    ]);
+  });
+
   it('auto-approves a low-risk rule and runs it through to REVOKED', async () => {
     // Act
     const id = await submit(broker, DEV('gina'), {

@@ -20,7 +20,7 @@ import {
   waitForStatus,
 } from './harness.ts';
 
-const autoRequest = (n: number) => ({
+const autoRequest = (n: number, durationSeconds = 1) => ({
   target: arn.role(`ops-${n}`),
   permissions: [
     {
@@ -28,7 +28,7 @@ const autoRequest = (n: number) => ({
       resources: [`arn:aws:logs:us-east-1:111122223333:log-group:/app/${n}`],
     },
   ],
-  durationSeconds: 1,
+  durationSeconds,
   reason: 'e2e: race a cancel',
 });
 
@@ -116,7 +116,7 @@ describe('local runtime: the record agrees with the workflow', () => {
   it('never reads a request as broken while it changes (a GET storm during 10 lifecycles)', async () => {
     // Prepare
     const ids = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => submit(broker, DEV(`storm-${i}`), autoRequest(100 + i))),
+      Array.from({ length: 10 }, (_, i) => submit(broker, DEV(`storm-${i}`), autoRequest(100 + i, 3))),
     );
     const checks: ChainCheck[] = [];
     const seen = new Set<Status>();

@@ -134,6 +134,14 @@ export class MemoryAuditStore implements AuditStore {
       .map((r) => structuredClone(r));
   }
 
+  async findPendingApproval(limit: number): Promise<AccessRequest[]> {
+    return [...this.requests.values()]
+      .filter((r) => r.status === 'PENDING_APPROVAL')
+      .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt))
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+
   async listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {
     const mine = [...this.requests.values()]
       .filter((r) => r.requester === requester)

@@ -31,6 +31,22 @@ const ruleSchema = z.strictObject({
   kind: z._default(z.enum(GRANT_KINDS), 'policy'),
 });
 
+const accountSchema = z.strictObject({
+  /** The 12-digit account id. */
+  id: z.string(),
+  /** A label for people (logs, README), never used to address the account. */
+  name: z.optional(z.string().check(z.minLength(1), z.maxLength(128))),
+  /** This account's grantor role name, when it differs from the top-level `grantorRoleName`. */
+  grantorRoleName: z.optional(z.string()),
+});
+
+const grantorStackSetSchema = z.strictObject({
+  /** The organizational units the StackSet deploys the grantor to (automatic deployment). */
+  organizationalUnitIds: z.array(z.string()).check(z.minLength(1)),
+  /** Where the stack instances go: IAM is global, so exactly one region. */
+  regions: z.array(z.string()).check(z.minLength(1)),
+});
+
 export const configSchema = z.strictObject({
   approvalWindowSeconds: z._default(seconds, 3600),
   defaultDurationSeconds: z._default(seconds, 900),
@@ -43,6 +59,24 @@ export const configSchema = z.strictObject({
   slack: z.optional(slackConfigSchema),
   /** Person name → the principal ARN patterns of that one person (self-approval and quorum, see people.ts). */
   people: z._default(z.record(z.string(), z.array(nonEmpty).check(z.minLength(1))), {}),
+  /**
+   * Every target account (the hub may be one). Absent: targets live in the broker's own account. Present:
+   * targets may name any listed account (`*` = any listed account), reached through its grantor role.
+   */
+  accounts: z.optional(z.array(accountSchema).check(z.minLength(1))),
+  /** The grantor role's name in every listed account (per-account override: `accounts[i].grantorRoleName`). */
+  grantorRoleName: z.optional(z.string()),
+  /**
+   * The account the broker (hub) runs in: the grantor roles trust its function roles. Optional with
+   * `accounts` (`cdk synth -c hubAccount=<id>` or the hub's credentials also say it); ignored without.
+   */
+  hubAccountId: z.optional(z.string()),
+  /** The `sts:ExternalId` the grantor roles require; required with `accounts`. */
+  externalId: z.optional(z.string()),
+  /** The grantor roles also require `aws:PrincipalOrgID` to equal this organization. */
+  organizationId: z.optional(z.string()),
+  /** Deploy the grantor with one service-managed StackSet to these OUs (from the management account). */
+  grantorStackSet: z.optional(grantorStackSetSchema),
 });
 
 /** The policy-as-code config as written by the operator. */

@@ -5,6 +5,14 @@ import { hasWildcard, overlaps } from '../patterns.ts';
 import { accountOf, isCallerPattern, isPrincipalPattern, splitArn } from '../principals.ts';
 import { parseWith } from '../schema.ts';
 import {
+  ACCOUNT_ID_RE,
+  EXTERNAL_ID_RE,
+  ORGANIZATION_ID_RE,
+  OU_ID_RE,
+  REGION_RE,
+  ROLE_NAME_RE,
+} from './accounts.ts';
+import {
   type Approval,
   configSchema,
   type PolicyConfig,
@@ -114,33 +122,120 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
         }
       });
     }
-    // Grants are written by name in the broker's own account: a target must name one concrete account.
-    rule.targets.forEach((t, i) => {
-      if (splitArn(t)?.account === '*') {
-        push(
-          `${at}.targets[${i}]`,
-          "must name the broker's account (cross-account targets are not supported)",
-        );
-      }
-    });
+    if (c.accounts) {
+      // Every target lives in a listed account, reached through that account's grantor role.
+      const listed = new Set(c.accounts.map((a) => a.id));
+      rule.targets.forEach((t, i) => {
+        const account = splitArn(t)?.account;
+        if (account !== undefined && account !== '*' && !listed.has(account)) {
+          push(`${at}.targets[${i}]`, `is in account ${account}, which "accounts" does not list`);
+        }
+      });
+    } else {
+      // Without an accounts list, grants are written by name in the broker's own account: a target must
+      // name one concrete account.
+      rule.targets.forEach((t, i) => {
+        if (splitArn(t)?.account === '*') {
+          push(
+            `${at}.targets[${i}]`,
+            `must name the broker's account ("*" means any listed account: list them in "accounts")`,
+          );
+        }
+      });
+    }
   });
-  const accounts = new Set(c.rules.flatMap((r) => r.targets).map(accountOf));
-  accounts.delete(undefined);
-  if (accounts.size > 1) {
-    push(
-      'rules',
-      `targets span several accounts (${[...accounts].join(', ')}); the broker grants in its own account only`,
-    );
+  if (c.accounts) {
+    issues.push(...accountIssues(c));
+  } else {
+    const accounts = new Set(c.rules.flatMap((r) => r.targets).map(accountOf));
+    accounts.delete(undefined);
+    if (accounts.size > 1) {
+      push(
+        'rules',
+        `targets span several accounts (${[...accounts].join(', ')}); the broker grants in its own account only unless "accounts" lists them`,
+      );
+    }
+    for (const field of [
+      'externalId',
+      'organizationId',
+      'grantorRoleName',
+      'grantorStackSet',
+      'hubAccountId',
+    ] as const) {
+      if (c[field] !== undefined) push(field, 'applies to listed accounts only: set "accounts" too');
+    }
   }
   return issues;
 }
 
+/** The multi-account settings: account ids, grantor role names, ExternalId, organization, StackSet. */
+function accountIssues(c: z.output<typeof configSchema>): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const push = (field: string, message: string) => issues.push({ field, message });
+  const seen = new Set<string>();
+  (c.accounts ?? []).forEach((a, i) => {
+    if (!ACCOUNT_ID_RE.test(a.id)) push(`accounts[${i}].id`, 'must be a 12-digit AWS account id');
+    else if (seen.has(a.id)) push(`accounts[${i}].id`, `duplicates account ${a.id}`);
+    seen.add(a.id);
+    if (a.grantorRoleName !== undefined && !ROLE_NAME_RE.test(a.grantorRoleName)) {
+      push(`accounts[${i}].grantorRoleName`, ROLE_NAME_MESSAGE);
+    }
+    if (c.grantorStackSet && (a.grantorRoleName ?? c.grantorRoleName) !== c.grantorRoleName) {
+      push(
+        `accounts[${i}].grantorRoleName`,
+        'must equal grantorRoleName: the grantor StackSet deploys one role name everywhere',
+      );
+    }
+  });
+  if (c.grantorRoleName !== undefined && !ROLE_NAME_RE.test(c.grantorRoleName)) {
+    push('grantorRoleName', ROLE_NAME_MESSAGE);
+  }
+  if (c.hubAccountId !== undefined && !ACCOUNT_ID_RE.test(c.hubAccountId)) {
+    push('hubAccountId', 'must be a 12-digit AWS account id');
+  }
+  if (c.externalId === undefined) {
+    push('externalId', 'is required with "accounts": the grantor roles trust only callers that present it');
+  } else if (!EXTERNAL_ID_RE.test(c.externalId)) {
+    push('externalId', 'must be 2-1224 characters of letters, digits and +=,.@:/-_');
+  }
+  if (c.organizationId !== undefined && !ORGANIZATION_ID_RE.test(c.organizationId)) {
+    push('organizationId', 'must be an organization id (o- then 10-32 lowercase letters or digits)');
+  }
+  if (c.grantorStackSet) {
+    const ous = c.grantorStackSet.organizationalUnitIds;
+    ous.forEach((ou, i) => {
+      if (!OU_ID_RE.test(ou)) {
+        push(`grantorStackSet.organizationalUnitIds[${i}]`, 'must be an organizational unit id (ou-…)');
+      }
+    });
+    if (new Set(ous).size !== ous.length) {
+      push('grantorStackSet.organizationalUnitIds', 'lists an organizational unit twice');
+    }
+    const regions = c.grantorStackSet.regions;
+    regions.forEach((r, i) => {
+      if (!REGION_RE.test(r)) push(`grantorStackSet.regions[${i}]`, 'must be an AWS region (eu-west-1)');
+    });
+    if (regions.length !== 1) {
+      push(
+        'grantorStackSet.regions',
+        'must name exactly one region: IAM is global, a second region would create the same role again',
+      );
+    }
+  }
+  return issues;
+}
+
+const ROLE_NAME_MESSAGE = 'must be an IAM role name (1-64 letters, digits and +=,.@_-)';
 const CALLER_MESSAGE = 'must be an IAM user/role or STS assumed-role ARN pattern';
 /** A person's name in the `people` map. */
 const PERSON_NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 
-/** The single account of the config's targets (undefined when there are no targets). */
-export function targetAccount(config: Pick<PolicyConfig, 'rules'>): string | undefined {
+/**
+ * The single account of the config's targets when it lists no `accounts` (undefined when there are no
+ * targets, or when it lists accounts: then targets may be in any of them).
+ */
+export function targetAccount(config: Pick<PolicyConfig, 'rules' | 'accounts'>): string | undefined {
+  if (config.accounts) return undefined;
   return config.rules.flatMap((r) => r.targets).map(accountOf)[0];
 }
 

@@ -5,6 +5,7 @@ import { kindOf } from '../grants/registry.ts';
 import type { GrantKind, Permission } from '../model.ts';
 import { covers, hasWildcard } from '../patterns.ts';
 import {
+  accountOf,
   arnCovers,
   arnMatches,
   concreteTargetType,
@@ -14,6 +15,7 @@ import {
   withoutPath,
 } from '../principals.ts';
 import { parseWith } from '../schema.ts';
+import { listedAccounts } from './accounts.ts';
 import { ACTION_RE, deniedBy, type PolicyConfig, type Rule } from './config.ts';
 
 const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
@@ -203,6 +205,13 @@ export function validateRequest(body: unknown, caller: string, config: PolicyCon
   if (isProtected(parsed.target, config)) {
     throw new NotEligibleError('target is a protected principal', [
       { field: 'target', message: 'is a protected principal the broker never modifies' },
+    ]);
+  }
+  // `*` in a rule target's account means any *listed* account: the broker has no grantor anywhere else.
+  const account = accountOf(parsed.target);
+  if (config.accounts && !listedAccounts(config).some((a) => a.id === account)) {
+    throw new NotEligibleError('target is in an account the broker does not grant in', [
+      { field: 'target', message: `account ${account} is not listed in the config's accounts` },
     ]);
   }
   const candidates = config.rules.filter(

@@ -1,9 +1,15 @@
 import { load, move, withFreshRead } from '../audit/transition.ts';
-import { BrokerError, ConflictError, ForbiddenError, NotEligibleError } from '../errors.ts';
+import {
+  BrokerError,
+  ConflictError,
+  ForbiddenError,
+  GrantorUnavailableError,
+  NotEligibleError,
+} from '../errors.ts';
 import type { GrantFailure } from '../grants/kind.ts';
 import { kindOf } from '../grants/registry.ts';
 import { HOLDS_GRANT, type Status } from '../lifecycle.ts';
-import type { RevokeResult } from '../model.ts';
+import type { AccessRequest, RequestPatch, RevokeResult } from '../model.ts';
 import { isProtected, validateRequest } from '../policy/validate.ts';
 import type { Deps } from '../ports.ts';
 import { closeUndelivered, isApprover, ruleOf } from '../requests/requests.ts';
@@ -223,7 +229,7 @@ export async function compensateGrant(
       );
     }
     const failure = describeError(error);
-    const done = await kindOf(request.kind).compensate(deps, request, failure);
+    const done = await compensateKind(deps, request, failure);
     const failed = await move(
       deps,
       request,
@@ -234,6 +240,30 @@ export async function compensateGrant(
     );
     return { status: failed.status };
   });
+}
+
+/** What a grant left behind when even its account's grantor could not be assumed. */
+export const NOTHING_ATTACHED = 'nothing attached: the grantor could not be assumed';
+
+/**
+ * The kind's compensation, except when the grant failed because the target account's grantor could not be
+ * assumed and compensating fails the same way: no IAM call reached that account, so nothing was attached,
+ * and the request is recorded GRANT_FAILED instead of failing the compensation too. (Should the account come
+ * back with a policy after all, its expiry condition and the sweeper still end it.)
+ */
+async function compensateKind(
+  deps: Deps,
+  request: AccessRequest,
+  failure: GrantFailure,
+): Promise<{ details: Record<string, unknown>; patch?: RequestPatch }> {
+  try {
+    return await kindOf(request.kind).compensate(deps, request, failure);
+  } catch (error) {
+    if (error instanceof GrantorUnavailableError && failure.error === error.name) {
+      return { details: { compensation: NOTHING_ATTACHED } };
+    }
+    throw error;
+  }
 }
 
 /** Revoke retries exhausted: records REVOKE_FAILED (the sweeper finishes the job; IAM expiry still holds). */

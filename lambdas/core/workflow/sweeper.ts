@@ -13,6 +13,7 @@ import { ROLE_CHAINING_MAX_SECONDS } from '../grants/sts-credentials/sessions.ts
 import { deleteVerified } from '../grants/verified-iam.ts';
 import { IN_FLIGHT, type Status } from '../lifecycle.ts';
 import type { AccessRequest } from '../model.ts';
+import { patternsInAccount, targetAccounts } from '../policy/accounts.ts';
 import { isProtected } from '../policy/validate.ts';
 import type { Deps, ExecutionStatus, PrincipalRef } from '../ports.ts';
 import { isTargetOf } from '../principals.ts';
@@ -158,16 +159,66 @@ async function removeExpiredSessionDeny(
   return undefined;
 }
 
+/** One target account the sweeper could not sweep (its grantor could not be assumed, IAM refused a list…). */
+export interface AccountFailure {
+  readonly account: string;
+  readonly error: string;
+}
+
+/** How many target accounts the sweeper walks at the same time. */
+export const SWEEP_ACCOUNT_CONCURRENCY = 4;
+
+/** Runs `work` on every item, at most `limit` at a time, in order of the items. */
+async function inBatches<T>(items: readonly T[], limit: number, work: (item: T) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await work(item);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
 /**
  * The second half of the sweep: every `jit-*` inline policy on the config's target principals that allows
  * something and is not the policy of a live grant of a known request on that very principal — written by
  * hand, copied, or left behind — is removed and verified gone. Deny-only policies (session denies) are
- * reported but left. Protected principals are never touched.
+ * reported but left. Protected principals are never touched. Every target account is walked, a bounded
+ * number at a time; an account that cannot be walked is reported in `accountsFailed` and never stops the
+ * others.
  */
-export async function sweepStrayPolicies(deps: Deps): Promise<StrayPolicy[]> {
-  const patterns = [...new Set(deps.config.rules.flatMap((r) => r.targets))];
+export async function sweepAccounts(
+  deps: Deps,
+): Promise<{ strays: StrayPolicy[]; accountsFailed: AccountFailure[] }> {
   const strays: StrayPolicy[] = [];
-  for (const principal of await deps.iam.listPrincipals(patterns)) {
+  const accountsFailed: AccountFailure[] = [];
+  await inBatches(targetAccounts(deps.config), SWEEP_ACCOUNT_CONCURRENCY, async (account) => {
+    try {
+      strays.push(...(await sweepAccount(deps, account)));
+    } catch (error) {
+      const e = error as Error;
+      accountsFailed.push({ account, error: `${e.name}: ${e.message}` });
+    }
+  });
+  return { strays, accountsFailed };
+}
+
+/** {@link sweepAccounts}, for callers that want only the strays: throws (after every account) if one failed. */
+export async function sweepStrayPolicies(deps: Deps): Promise<StrayPolicy[]> {
+  const { strays, accountsFailed } = await sweepAccounts(deps);
+  if (accountsFailed.length > 0) {
+    throw new Error(`could not sweep ${accountsFailed.map((f) => `${f.account} (${f.error})`).join(', ')}`);
+  }
+  return strays;
+}
+
+/** The stray-policy sweep of one account's principals. */
+async function sweepAccount(deps: Deps, account: string): Promise<StrayPolicy[]> {
+  const patterns = patternsInAccount([...new Set(deps.config.rules.flatMap((r) => r.targets))], account);
+  if (patterns.length === 0) return [];
+  const strays: StrayPolicy[] = [];
+  for (const principal of await deps.iam.listPrincipals(patterns, account)) {
     if (isProtected(principal.arn, deps.config)) continue;
     for (const name of await deps.iam.listPolicies(principal)) {
       if (!name.startsWith(POLICY_PREFIX)) continue;
@@ -284,13 +335,22 @@ async function closeInFlight(
 export async function runSweep(
   deps: Deps,
   opts: SweepOptions = {},
-): Promise<SweepReport & { readonly strays: StrayPolicy[]; readonly reconciled: Reconciled[] }> {
+): Promise<
+  SweepReport & {
+    readonly strays: StrayPolicy[];
+    readonly reconciled: Reconciled[];
+    /** Target accounts that could not be walked for stray policies (the others were). */
+    readonly accountsFailed: AccountFailure[];
+  }
+> {
   const report = await sweepExpiredGrants(deps, opts);
   const reconcile = await reconcileInFlight(deps, opts);
+  const { strays, accountsFailed } = await sweepAccounts(deps);
   return {
     ...report,
     failed: [...report.failed, ...reconcile.failed],
     reconciled: reconcile.reconciled,
-    strays: await sweepStrayPolicies(deps),
+    strays,
+    accountsFailed,
   };
 }

@@ -7,7 +7,7 @@ import {
   type ScanCommandOutput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import { ACTIVE_GRANT, keys, TABLE_SCHEMA } from '#adapters/table-schema.ts';
 import { chainEvent, verifyChain } from '#core/audit/chain.ts';
@@ -401,5 +401,72 @@ describe('DynamoAuditStore on DynamoDB Local', () => {
     expect(events[2]?.hash).toBe(winner.lastHash);
     expect(verifyChain(events)).toEqual({ ok: true });
     expect(await store.get(request.id)).toMatchObject({ status: winner.status, version: 3 });
+  });
+});
+
+describe('DynamoAuditStore.findPendingApproval on DynamoDB Local', () => {
+  // A table of its own: the other tests leave pending requests behind, and this one counts them all.
+  const PENDING_TABLE = `jit-audit-pending-${randomUUID()}`;
+  const pendingStore = new DynamoAuditStore(db, PENDING_TABLE);
+  /** Ids by status, in the order they were created (one minute apart, so also by last change). */
+  const made: { id: string; status: Status }[] = [];
+  const idsIn = (status: Status) => made.filter((m) => m.status === status).map((m) => m.id);
+
+  beforeAll(async () => {
+    await createAuditTable(client, PENDING_TABLE);
+    const fake = fakeDeps();
+    const deps: Deps = { ...fake.deps, store: pendingStore, ids: { requestId: () => `req-${randomUUID()}` } };
+    // Statuses in and out of the openRequests index, pending ones between the others, so pages of two
+    // index items hold fewer matches than asked for.
+    const paths: Status[][] = [
+      [],
+      ['PENDING_APPROVAL'],
+      ['PENDING_APPROVAL', 'APPROVED'],
+      ['PENDING_APPROVAL'],
+      ['PENDING_APPROVAL', 'DENIED'],
+      [],
+      ['PENDING_APPROVAL'],
+      ['PENDING_APPROVAL'],
+    ];
+    for (const path of paths) {
+      const { requestId } = await submitRequest(deps, arn.assumed('Developer', 'alice'), validBody());
+      const request = await pendingStore.get(requestId);
+      if (!request) throw new Error(`request ${requestId} was not stored`);
+      const last = await walk(deps, request, path);
+      made.push({ id: last.id, status: last.status });
+      fake.clock.advance(60);
+    }
+  });
+
+  afterAll(async () => {
+    await client.send(new DeleteTableCommand({ TableName: PENDING_TABLE }));
+  });
+
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+
+  it('finds only PENDING_APPROVAL requests, oldest first', async () => {
+    // Act
+    const found = await pendingStore.findPendingApproval(100);
+    // Assess
+    expect(found.map((r) => r.id)).toEqual(idsIn('PENDING_APPROVAL'));
+    expect(found.every((r) => r.status === 'PENDING_APPROVAL')).toBe(true);
+    expect(found.map((r) => r.updatedAt)).toEqual(found.map((r) => r.updatedAt).sort());
+    expect(found[0]).not.toHaveProperty('openState');
+  });
+
+  it('pages past short filtered pages and stops once it has limit requests', async () => {
+    // Prepare
+    const send = vi.spyOn(db, 'send');
+    // Act
+    const found = await pendingStore.findPendingApproval(2);
+    // Assess: pages of two index items hold one match each here; a third page would read past the limit.
+    expect(found.map((r) => r.id)).toEqual(idsIn('PENDING_APPROVAL').slice(0, 2));
+    const queries = send.mock.calls.filter(([command]) => command instanceof QueryCommand);
+    expect(queries).toHaveLength(2);
+    expect(queries.every(([command]) => (command as QueryCommand).input.IndexName === 'openRequests')).toBe(
+      true,
+    );
   });
 });

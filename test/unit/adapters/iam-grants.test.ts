@@ -25,8 +25,8 @@ import { submitRequest } from '#core/requests/requests.ts';
 import { grantStep, validateStep } from '#core/workflow/steps.ts';
 import { ALICE, arn, fakeDeps } from '../../support/fakes.ts';
 
-const ROLE: PrincipalRef = { type: 'role', name: 'app-reader' };
-const USER: PrincipalRef = { type: 'user', name: 'svc-batch' };
+const ROLE: PrincipalRef = { account: '111122223333', type: 'role', name: 'app-reader' };
+const USER: PrincipalRef = { account: '111122223333', type: 'user', name: 'svc-batch' };
 const NAME = 'jit-req-0001';
 const DOCUMENT = JSON.stringify({
   Version: '2012-10-17',

@@ -1,6 +1,7 @@
 import { SignatureV4 } from '@smithy/signature-v4';
 import { describe, expect, it } from 'vitest';
-import { LambdaRevocations, NodeSha256 } from '#adapters/lambda-revocations.ts';
+import { LambdaRevocations } from '#adapters/lambda-revocations.ts';
+import { NodeSha256 } from '#adapters/node-sha256.ts';
 import { ConflictError, RetryableAwsError } from '#core/errors.ts';
 
 const FUNCTION = 'JitBroker-RevokeFunctionFn-abc';

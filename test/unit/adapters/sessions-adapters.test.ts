@@ -96,8 +96,8 @@ describe('SdkIamGrants for sessions', () => {
       .resolvesOnce({ PolicyNames: ['c'], IsTruncated: false });
     const iam = new SdkIamGrants(new IAMClient({}));
     // Act
-    const id = await iam.getRoleId('r');
-    const names = await iam.listPolicies({ type: 'role', name: 'r' });
+    const id = await iam.getRoleId({ account: '111122223333', type: 'role', name: 'r' });
+    const names = await iam.listPolicies({ account: '111122223333', type: 'role', name: 'r' });
     // Assess
     expect(id).toBe('AROAEXAMPLE');
     expect(names).toEqual(['a', 'b', 'c']);
@@ -113,9 +113,10 @@ describe('SdkIamGrants for sessions', () => {
       .resolvesOnce({ Roles: [role('app-a'), role('admin')], IsTruncated: true, Marker: 'm' })
       .resolvesOnce({ Roles: [role('app-b')], IsTruncated: false });
     // Act
-    const found = await new SdkIamGrants(new IAMClient({})).listPrincipals([
-      'arn:aws:iam::111122223333:role/app-*',
-    ]);
+    const found = await new SdkIamGrants(new IAMClient({})).listPrincipals(
+      ['arn:aws:iam::111122223333:role/app-*'],
+      '111122223333',
+    );
     // Assess
     expect(found.map((p) => p.name)).toEqual(['app-a', 'app-b']);
     expect(iamMock).toHaveReceivedCommandTimes(ListRolesCommand, 2);
@@ -126,7 +127,11 @@ describe('SdkIamGrants for sessions', () => {
     // Prepare
     iamMock.on(GetRoleCommand).rejects(new NoSuchEntityException({ message: 'no role', $metadata: {} }));
     // Act
-    const act = new SdkIamGrants(new IAMClient({})).getRoleId('gone');
+    const act = new SdkIamGrants(new IAMClient({})).getRoleId({
+      account: '111122223333',
+      type: 'role',
+      name: 'gone',
+    });
     // Assess
     await expect(act).rejects.toBeInstanceOf(PrincipalNotFoundError);
   });

@@ -5,6 +5,7 @@ import { createApiHandler } from '#lambdas/api/handler.ts';
 import { type ApiCall, apiEvent, bodyOf } from '../../support/api-event.ts';
 import {
   ALICE,
+  arn,
   BOB,
   CAROL,
   fakeDeps,
@@ -293,6 +294,51 @@ describe('GET /requests', () => {
     // Assess
     expect(response.statusCode).toBe(400);
     expect(bodyOf<ErrorEnvelope>(response).error.details?.[0]?.field).toBe('limit');
+  });
+});
+
+describe('GET /rules', () => {
+  it('answers 200 with the rules the caller may request under, and an outsider with none', async () => {
+    // Prepare
+    const { call } = api();
+    // Act
+    const mine = await call({ method: 'GET', resource: '/rules', caller: ALICE });
+    const outsider = await call({ method: 'GET', resource: '/rules', caller: MALLORY });
+    // Assess
+    expect(mine.statusCode).toBe(200);
+    const { rules } = bodyOf<{ rules: { id: string; approval: unknown }[] }>(mine);
+    expect(rules.map((r) => r.id)).toEqual(['app-read', 'logs-auto', 'user-read']);
+    expect(rules[0]).toEqual({
+      id: 'app-read',
+      kind: 'policy',
+      targets: [arn.role('app-*')],
+      actions: ['s3:GetObject', 's3:ListBucket', 'dynamodb:Get*'],
+      resources: expect.any(Array),
+      maxDurationSeconds: 3600,
+      approval: { minApprovals: 1, approvers: [arn.assumed('Approver', '*')] },
+    });
+    expect(mine.body).not.toContain('app-broker-');
+    expect(outsider.statusCode).toBe(200);
+    expect(bodyOf(outsider)).toEqual({ rules: [] });
+  });
+});
+
+describe('GET /pending', () => {
+  it('answers 200 with the requests awaiting the caller, in the public shape, and none to the requester', async () => {
+    // Prepare
+    const { call, deps } = api();
+    const id = await pendingRequest(deps, { token: 'secret-task-token' });
+    // Act
+    const approver = await call({ method: 'GET', resource: '/pending', caller: BOB });
+    const requester = await call({ method: 'GET', resource: '/pending', caller: ALICE });
+    // Assess
+    expect(approver.statusCode).toBe(200);
+    const { requests } = bodyOf<{ requests: { id: string; status: string }[] }>(approver);
+    expect(requests).toEqual([expect.objectContaining({ id, status: 'PENDING_APPROVAL', requester: ALICE })]);
+    expect(approver.body).not.toContain('secret-task-token');
+    expect(approver.body).not.toContain('lastHash');
+    expect(requester.statusCode).toBe(200);
+    expect(bodyOf(requester)).toEqual({ requests: [] });
   });
 });
 

@@ -8,9 +8,9 @@ describe('composeDeps', () => {
     // Prepare
     const deps = composeDeps({ config: testConfig(), store: new MemoryAuditStore() });
     // Act + Assess
-    await expect(deps.iam.listPolicies({ type: 'role', name: 'app-reader' })).rejects.toThrow(
-      'port iam.listPolicies is not wired in this Lambda',
-    );
+    await expect(
+      deps.iam.listPolicies({ account: '111122223333', type: 'role', name: 'app-reader' }),
+    ).rejects.toThrow('port iam.listPolicies is not wired in this Lambda');
     await expect(deps.workflow.sendSuccess('token', {})).rejects.toThrow('port workflow.sendSuccess');
     await expect(deps.revocations.revoke('req-1', 'me', 'why')).rejects.toThrow('port revocations.revoke');
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { testConfigInput } from '../../support/fakes.ts';
+import { multiAccountInput } from '../../support/multi-account.ts';
 
 describe('Lambda config at cold start', () => {
   const saved = { ...process.env };
@@ -27,6 +28,17 @@ describe('Lambda config at cold start', () => {
     const act = () => policyConfig();
     // Assess
     expect(act).toThrow(/targets are in account 111122223333, but the broker runs in 999999999999/);
+  });
+
+  it('loads a config with an accounts list whatever account the function runs in', async () => {
+    // Prepare: targets in several listed accounts, none of them the function's.
+    writeFileSync(process.env.JIT_POLICY_FILE as string, JSON.stringify(multiAccountInput()));
+    process.env.JIT_ACCOUNT_ID = '999999999999';
+    const { policyConfig } = await import('#lambdas/runtime/config.ts');
+    // Act
+    const config = policyConfig();
+    // Assess
+    expect(config.accounts?.length).toBe(3);
   });
 
   it('loads the config when the accounts agree', async () => {

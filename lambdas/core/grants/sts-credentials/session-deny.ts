@@ -48,7 +48,7 @@ export function roleOf(request: Pick<AccessRequest, 'target'>): PrincipalRef {
 export async function denySession(ports: GrantPorts, request: AccessRequest): Promise<SessionDeny> {
   const target = roleOf(request);
   const stored = request.session as StoredSession | undefined;
-  const roleId = stored?.roleId ?? (await ports.iam.getRoleId(target.name));
+  const roleId = stored?.roleId ?? (await ports.iam.getRoleId(target));
   const name = stored?.sessionName ?? sessionName(request.id);
   const now = ports.clock.now();
   const credentialsEnd =

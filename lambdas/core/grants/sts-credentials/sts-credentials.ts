@@ -79,7 +79,7 @@ export const stsCredentials: GrantKindModule = {
   /** AssumeRole with the session policy, SourceIdentity and tags; the credentials are sealed on the request. */
   async grant(ports, request) {
     const expiresAt = isoSeconds(new Date(ports.clock.now().getTime() + request.durationSeconds * 1000));
-    const roleId = await ports.iam.getRoleId(roleOf(request).name);
+    const roleId = await ports.iam.getRoleId(roleOf(request));
     const name = sessionName(request.id);
     const durationSeconds = stsDurationSeconds(request.durationSeconds);
     const credentials = await ports.sts.assumeRole({

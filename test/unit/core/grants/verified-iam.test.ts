@@ -4,7 +4,7 @@ import { deleteVerified, putVerified } from '#core/grants/verified-iam.ts';
 import type { PrincipalRef } from '#core/principals.ts';
 import { arn, fakeDeps } from '../../../support/fakes.ts';
 
-const ROLE: PrincipalRef = { type: 'role', name: 'app-reader' };
+const ROLE: PrincipalRef = { account: '111122223333', type: 'role', name: 'app-reader' };
 const DOC = JSON.stringify({
   Version: '2012-10-17',
   Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],

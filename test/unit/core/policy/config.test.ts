@@ -7,6 +7,7 @@ import {
   parsePolicyConfig,
 } from '#core/policy/config.ts';
 import { arn, testConfigInput } from '../../../support/fakes.ts';
+import { B, C, HUB, multiAccountInput } from '../../../support/multi-account.ts';
 
 /** The first rule of the test config with some fields replaced. */
 function withRule(patch: Record<string, unknown>, overrides: Partial<PolicyConfigInput> = {}): unknown {
@@ -252,6 +253,153 @@ describe('targets live in the broker account', () => {
     const act = () => parsePolicyConfig({ ...input, rules: [other, ...rest] });
     // Assess
     expect(act).toThrow(/targets span several accounts \(999999999999, 111122223333\)/);
+  });
+});
+
+describe('accounts', () => {
+  /** The input with the rule `id` given other targets. */
+  const withTargets = (input: PolicyConfigInput, id: string, targets: string[]): PolicyConfigInput => ({
+    ...input,
+    rules: input.rules.map((r) => (r.id === id ? { ...r, targets } : r)),
+  });
+
+  it('accepts targets in listed accounts and "*" for any listed account', () => {
+    // Prepare
+    const input = multiAccountInput();
+    // Act
+    const config = parsePolicyConfig(input);
+    // Assess
+    expect(config.accounts?.map((a) => a.id)).toEqual([HUB, B, C]);
+    expect(config.rules[0]?.targets).toEqual(['arn:aws:iam::*:role/app-*']);
+  });
+
+  it('refuses a target in an unlisted account, naming the target', () => {
+    // Prepare
+    const input = withTargets(multiAccountInput(), 'ops-b', [
+      `arn:aws:iam::${B}:role/ops-*`,
+      'arn:aws:iam::999988887777:role/ops-*',
+    ]);
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[1].targets[1]']);
+    expect(error.message).toMatch(/is in account 999988887777, which "accounts" does not list/);
+  });
+
+  it('refuses "*" in a target\'s account without an accounts list', () => {
+    // Prepare
+    const input = withTargets(testConfigInput(), 'logs-auto', ['arn:aws:iam::*:role/ops-*']);
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['rules[1].targets[0]']);
+    expect(error.message).toMatch(/must name the broker's account .*list them in "accounts"/);
+  });
+
+  it.each([
+    ['12345', 'too short'],
+    ['1111222233334', 'too long'],
+    ['11112222333a', 'a letter'],
+    [' 111122223333', 'a space'],
+  ])('refuses the malformed account id "%s" (%s)', (id) => {
+    // Prepare
+    const input = multiAccountInput({ accounts: [{ id: HUB }, { id }] });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toContain('accounts[1].id');
+    expect(error.message).toContain('accounts[1].id: must be a 12-digit AWS account id');
+  });
+
+  it('refuses an account listed twice, naming the duplicate', () => {
+    // Prepare
+    const input = multiAccountInput({
+      accounts: [{ id: HUB }, { id: B }, { id: C }, { id: B, name: 'again' }],
+    });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['accounts[3].id']);
+    expect(error.message).toContain(`duplicates account ${B}`);
+  });
+
+  it('requires an externalId with an accounts list', () => {
+    // Prepare
+    const { externalId: _, ...input } = multiAccountInput();
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['externalId']);
+    expect(error.message).toMatch(/externalId: is required with "accounts"/);
+  });
+
+  it.each([
+    ['externalId', 'x'],
+    ['externalId', 'has spaces in it'],
+    ['organizationId', 'o-short'],
+    ['organizationId', 'O-ABCDEFGHIJ'],
+    ['grantorRoleName', 'has/slash'],
+    ['grantorRoleName', 'x'.repeat(65)],
+  ])('refuses a malformed %s ("%s")', (field, value) => {
+    // Prepare
+    const input = multiAccountInput({ [field]: value });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual([field]);
+  });
+
+  it('refuses a malformed per-account grantor role name', () => {
+    // Prepare
+    const input = multiAccountInput({
+      accounts: [{ id: HUB }, { id: B, grantorRoleName: 'no spaces' }, { id: C }],
+    });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['accounts[1].grantorRoleName']);
+  });
+
+  it('refuses multi-account settings without an accounts list, naming each', () => {
+    // Prepare
+    const input = testConfigInput({
+      externalId: 'jit-4f9c2a7e1b3d5a6c',
+      grantorStackSet: { organizationalUnitIds: ['ou-ab12-cdefgh34'], regions: ['eu-west-1'] },
+    });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual(['externalId', 'grantorStackSet']);
+  });
+
+  it('refuses a StackSet with malformed OUs, several regions or a per-account role name', () => {
+    // Prepare
+    const input = multiAccountInput({
+      accounts: [{ id: HUB }, { id: B, grantorRoleName: 'OtherGrantor' }, { id: C }],
+      grantorStackSet: {
+        organizationalUnitIds: ['r-abcd', 'ou-ab12-cdefgh34'],
+        regions: ['eu-west-1', 'us-east-1'],
+      },
+    });
+    // Act
+    const error = configError(input);
+    // Assess
+    expect(fields(error)).toEqual([
+      'accounts[1].grantorRoleName',
+      'grantorStackSet.organizationalUnitIds[0]',
+      'grantorStackSet.regions',
+    ]);
+  });
+
+  it('accepts a StackSet with one region and OU ids', () => {
+    // Prepare
+    const input = multiAccountInput({
+      grantorStackSet: { organizationalUnitIds: ['ou-ab12-cdefgh34'], regions: ['eu-west-1'] },
+    });
+    // Act
+    const config = parsePolicyConfig(input);
+    // Assess
+    expect(config.grantorStackSet?.regions).toEqual(['eu-west-1']);
   });
 });
 

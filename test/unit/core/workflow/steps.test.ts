@@ -366,8 +366,8 @@ describe('grantStep', () => {
     });
     const user = principalOf({ target: arn.user('svc-reader'), targetType: 'user' });
     // Assess
-    expect(role).toEqual({ type: 'role', name: 'app-reader' });
-    expect(user).toEqual({ type: 'user', name: 'svc-reader' });
+    expect(role).toEqual({ account: '111122223333', type: 'role', name: 'app-reader' });
+    expect(user).toEqual({ account: '111122223333', type: 'user', name: 'svc-reader' });
   });
 });
 
@@ -420,7 +420,7 @@ describe('revokeGrant', () => {
     // Prepare
     const env = fakeDeps();
     const id = await grantedRequest(env.deps);
-    await env.iam.deletePolicy({ type: 'role', name: 'app-reader' }, `jit-${id}`);
+    await env.iam.deletePolicy({ account: '111122223333', type: 'role', name: 'app-reader' }, `jit-${id}`);
     // Act
     const result = await revokeGrant(env.deps, id, SYSTEM.expiry, 'expired');
     // Assess

@@ -84,8 +84,8 @@ describe('stray jit-* policies', () => {
     // Prepare
     const { deps, iam } = fakeDeps();
     const live = await grantedRequest(deps, validBody());
-    const reader = { type: 'role' as const, name: 'app-reader' };
-    const other = { type: 'role' as const, name: 'app-writer' };
+    const reader = { account: '111122223333', type: 'role' as const, name: 'app-reader' };
+    const other = { account: '111122223333', type: 'role' as const, name: 'app-writer' };
     await iam.putPolicy(reader, 'jit-handmade', allow); // no such request
     await iam.putPolicy(other, `jit-${live}`, allow); // a live grant's name, copied onto another role
     await iam.putPolicy(reader, 'jit-old-deny', denyOnly); // deny-only: never a standing privilege
@@ -128,8 +128,8 @@ describe('stray jit-* policies', () => {
     const id = await grantedRequest(deps, validBody());
     const doc = iam.policiesOf(arn.role('app-reader'))[`jit-${id}`] ?? '';
     await revokeGrant(deps, id, 'system:expiry', 'expired');
-    await iam.putPolicy({ type: 'role', name: 'app-reader' }, `jit-${id}`, doc); // re-attached by hand
-    await iam.putPolicy({ type: 'role', name: 'app-broker-grant' }, 'jit-x', allow); // protected principal
+    await iam.putPolicy({ account: '111122223333', type: 'role', name: 'app-reader' }, `jit-${id}`, doc); // re-attached by hand
+    await iam.putPolicy({ account: '111122223333', type: 'role', name: 'app-broker-grant' }, 'jit-x', allow); // protected principal
     // Act
     const strays = await sweepStrayPolicies(deps);
     // Assess
@@ -155,7 +155,7 @@ describe('stray sweep edge cases', () => {
     // Prepare: the policy was written, then the grant's execution died (request stays APPROVED).
     const { deps, iam, clock } = fakeDeps();
     const id = await approvedRequest(deps);
-    await iam.putPolicy({ type: 'role', name: 'app-reader' }, `jit-${id}`, allow);
+    await iam.putPolicy({ account: '111122223333', type: 'role', name: 'app-reader' }, `jit-${id}`, allow);
     // Act
     const soon = await sweepStrayPolicies(deps);
     clock.advance(3601);
@@ -168,8 +168,8 @@ describe('stray sweep edge cases', () => {
   it('reports a policy it cannot remove and goes on with the others', async () => {
     // Prepare
     const { deps, iam } = fakeDeps();
-    await iam.putPolicy({ type: 'role', name: 'app-a' }, 'jit-stuck', allow);
-    await iam.putPolicy({ type: 'role', name: 'app-b' }, 'jit-loose', allow);
+    await iam.putPolicy({ account: '111122223333', type: 'role', name: 'app-a' }, 'jit-stuck', allow);
+    await iam.putPolicy({ account: '111122223333', type: 'role', name: 'app-b' }, 'jit-loose', allow);
     iam.inject({
       op: 'delete',
       times: Number.POSITIVE_INFINITY,
@@ -223,7 +223,7 @@ describe('reconciler', () => {
     const { deps, store, iam, workflow, clock } = fakeDeps();
     const id = await approvedRequest(deps);
     await iam.putPolicy(
-      { type: 'role', name: 'app-reader' },
+      { account: '111122223333', type: 'role', name: 'app-reader' },
       `jit-${id}`,
       '{"Statement":[{"Effect":"Allow"}]}',
     );

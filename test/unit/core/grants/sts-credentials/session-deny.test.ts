@@ -26,7 +26,7 @@ async function granted(env: ReturnType<typeof setup>) {
 
 /** Fills the role's inline-policy space up to `room` characters below IAM's 10,240 limit. */
 async function fillRole(env: ReturnType<typeof setup>, room = 100) {
-  const role = { type: 'role' as const, name: ROLE };
+  const role = { account: '111122223333', type: 'role' as const, name: ROLE };
   let used = 0;
   for (const name of await env.iam.listPolicies(role)) {
     used += (await env.iam.getPolicy(role, name))?.replace(/\s+/g, '').length ?? 0;

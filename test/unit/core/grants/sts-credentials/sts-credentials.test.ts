@@ -53,7 +53,11 @@ describe('sts-credentials kind', () => {
   it('issues a scoped session and seals it, returning the session and credentials to record', async () => {
     // Prepare
     const { deps, vault } = fakeDeps(credentialsConfig());
-    const roleId = await deps.iam.getRoleId('jit-release-prod');
+    const roleId = await deps.iam.getRoleId({
+      account: '111122223333',
+      type: 'role',
+      name: 'jit-release-prod',
+    });
     const request = approved();
     // Act
     const granted = await stsCredentials.grant(deps, request);
