@@ -1,4 +1,4 @@
-import type { Status } from '#core/lifecycle.ts';
+import { HOLDS_GRANT, isTerminal, STATUSES, type Status } from '#core/lifecycle.ts';
 import { HttpError, type JitClient, requestId } from './client.ts';
 import { formatDuration } from './duration.ts';
 import { CliError, EXIT, oneLine } from './errors.ts';
@@ -7,16 +7,7 @@ import { Output } from './output.ts';
 import type { RequestDocument } from './types.ts';
 
 /** Where a wait stops by default: access is active, or the request can no longer get there. */
-export const SETTLED: readonly Status[] = [
-  'GRANTED',
-  'REJECTED',
-  'DENIED',
-  'APPROVAL_EXPIRED',
-  'CANCELLED',
-  'GRANT_FAILED',
-  'REVOKED',
-  'REVOKE_FAILED',
-];
+export const SETTLED: readonly Status[] = STATUSES.filter((s) => isTerminal(s) || HOLDS_GRANT.includes(s));
 
 /** Options of {@link waitFor}. */
 export interface WaitOptions {
