@@ -18,14 +18,24 @@ export interface PrincipalRef {
   readonly type: 'role' | 'user';
   /** The role or user name (last path segment of the ARN). */
   readonly name: string;
+  /** `aws`, `aws-cn`, `aws-us-gov` (when known from an ARN). */
+  readonly partition?: string;
+  /** The IAM path between the type and the name, `/` when none (IAM addresses by name alone; kept for display). */
+  readonly path?: string;
 }
 
 /** The inline policy's home: account, and role or user name, from the target ARN. */
 export function principalOf(request: Pick<AccessRequest, 'target' | 'targetType'>): PrincipalRef {
+  const parts = splitArn(request.target);
+  const resource = parts?.resource ?? '';
+  const afterType = resource.slice(resource.indexOf('/') + 1);
   return {
-    account: accountOf(request.target) ?? splitArn(request.target)?.account ?? '',
+    account: accountOf(request.target) ?? parts?.account ?? '',
     type: request.targetType,
     name: request.target.slice(request.target.lastIndexOf('/') + 1),
+    ...(parts
+      ? { partition: parts.partition, path: `/${afterType.slice(0, afterType.lastIndexOf('/') + 1)}` }
+      : {}),
   };
 }
 

@@ -366,8 +366,20 @@ describe('grantStep', () => {
     });
     const user = principalOf({ target: arn.user('svc-reader'), targetType: 'user' });
     // Assess
-    expect(role).toEqual({ account: '111122223333', type: 'role', name: 'app-reader' });
-    expect(user).toEqual({ account: '111122223333', type: 'user', name: 'svc-reader' });
+    expect(role).toEqual({
+      account: '111122223333',
+      type: 'role',
+      name: 'app-reader',
+      partition: 'aws',
+      path: '/app-team/',
+    });
+    expect(user).toEqual({
+      account: '111122223333',
+      type: 'user',
+      name: 'svc-reader',
+      partition: 'aws',
+      path: '/',
+    });
   });
 });
 
