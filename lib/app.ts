@@ -49,6 +49,7 @@ export function buildBrokerApp(opts: BrokerAppOptions) {
     env: opts.env,
     policy: opts.policy,
     table: stateful.table,
+    evidence: stateful.evidence,
   });
   const nag = opts.nag ?? true;
   const hubAccount =

@@ -1,5 +1,5 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
-import { AttributeType, Billing, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, Billing, StreamViewType, TableEncryptionV2, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '#adapters/table-schema.ts';
 
@@ -31,6 +31,8 @@ export class AuditTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      // The evidence function archives every new event from the stream (the item as written).
+      dynamoStream: StreamViewType.NEW_IMAGE,
       globalSecondaryIndexes: Object.values(s.indexes).map((i) => ({
         indexName: i.name,
         partitionKey: str(i.partitionKey),

@@ -8,6 +8,7 @@ import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, LoggingFormat, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -21,7 +22,15 @@ import { acknowledge, acknowledgeWildcard } from './acknowledge.ts';
 export const PROJECT_ROOT = resolve(import.meta.dirname, '..');
 
 /** The Lambda entries of the broker, by name (`lambdas/<name>/index.ts`). */
-export type HandlerName = 'api' | 'validate' | 'await-approval' | 'grant' | 'revoke' | 'sweeper' | 'slack';
+export type HandlerName =
+  | 'api'
+  | 'validate'
+  | 'await-approval'
+  | 'grant'
+  | 'revoke'
+  | 'sweeper'
+  | 'slack'
+  | 'evidence';
 
 /**
  * Credential providers the SDK's default chain imports lazily, after `fromEnv`. In Lambda the execution
@@ -231,6 +240,45 @@ export class BrokerFunction extends Construct {
           ...Object.values(TABLE_SCHEMA.indexes).map((i) => `${table.tableArn}/index/${i.name}`),
         ],
       }),
+    );
+    return this;
+  }
+
+  /**
+   * Points the function at the evidence bucket. `write` (the evidence function): s3:PutObject on
+   * `events/*` only (no delete, no retention change, no governance bypass) and GetObject to compare a
+   * redelivered event; `read` (verification): GetObject and ListBucket. The key: what SSE-KMS needs.
+   */
+  bindEvidenceBucket(bucket: IBucket, key: IKey, use: 'write' | 'read'): this {
+    this.fn.addEnvironment(ENV.evidenceBucket, bucket.bucketName);
+    const objects = bucket.arnForObjects('events/*');
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'EvidenceObjects',
+        actions: use === 'write' ? ['s3:PutObject', 's3:GetObject'] : ['s3:GetObject'],
+        resources: [objects],
+      }),
+    );
+    if (use === 'read') {
+      this.fn.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'EvidenceList',
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+        }),
+      );
+    }
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'EvidenceKey',
+        actions: use === 'write' ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt'],
+        resources: [key.keyArn],
+      }),
+    );
+    acknowledgeWildcard(
+      this,
+      objects,
+      'One object per audit event under events/: the keys are not known in advance.',
     );
     return this;
   }

@@ -22,6 +22,8 @@ import {
   type HandlerName,
 } from './broker-function.ts';
 import { CredentialsVault } from './credentials-vault.ts';
+import type { EvidenceBucket } from './evidence-bucket.ts';
+import { EvidenceWriter } from './evidence-writer.ts';
 import { ALWAYS_GUARDED_ROLES } from './grantor-stack.ts';
 import { SlackIntegration } from './slack-integration.ts';
 import { Sweeper } from './sweeper.ts';
@@ -33,6 +35,8 @@ export interface BrokerStackProps extends StackProps {
   readonly policy: PolicyConfig;
   /** The audit table from the stateful stack. */
   readonly table: ITable;
+  /** The write-once evidence bucket from the stateful stack, fed from the table's stream. */
+  readonly evidence: EvidenceBucket;
 }
 
 /**
@@ -49,6 +53,8 @@ export class BrokerStack extends Stack {
   public readonly slack?: SlackIntegration;
   /** Revokes what outlived its expiry, every 5 minutes. */
   public readonly sweeper: Sweeper;
+  /** Archives every audit event write-once (the table's stream). */
+  public readonly evidenceWriter: EvidenceWriter;
   /** Seals STS credentials until collection (grant: Encrypt, API: Decrypt). */
   public readonly vault: CredentialsVault;
   /** The KMS key of {@link vault}. */
@@ -128,7 +134,15 @@ export class BrokerStack extends Stack {
       ...roleName('sweeper'),
     });
     const sweeper = this.sweeper.function;
-    this.functions = { validate, 'await-approval': awaitApproval, grant, revoke, api, sweeper };
+    this.evidenceWriter = new EvidenceWriter(this, 'Evidence', {
+      policy: this.bundledPolicy,
+      table: props.table,
+      bucket: props.evidence.bucketIn(this, 'EvidenceBucket'),
+      key: props.evidence.key,
+    });
+    const evidence = this.evidenceWriter.function;
+    api.bindEvidenceBucket(props.evidence.bucketIn(this, 'EvidenceBucketForApi'), props.evidence.key, 'read');
+    this.functions = { validate, 'await-approval': awaitApproval, grant, revoke, api, sweeper, evidence };
 
     if (props.policy.slack) {
       this.slack = new SlackIntegration(this, 'Slack', {
@@ -147,7 +161,7 @@ export class BrokerStack extends Stack {
       new CfnOutput(this, 'SlackInteractionsUrl', { value: this.api.api.urlForPath(SLACK_ROUTE.path) });
     }
 
-    this.alarms = [workflowFailedAlarm(this), this.sweeper.errorsAlarm];
+    this.alarms = [workflowFailedAlarm(this), this.sweeper.errorsAlarm, this.evidenceWriter.deadLetterAlarm];
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn });
     new CfnOutput(this, 'GrantRoleArn', {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { AccountIamGrants, type GrantorCacheStats } from '#adapters/account-iam-grants.ts';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import type { AuditEvent, RevokeResult } from '#core/model.ts';
@@ -11,6 +12,7 @@ import type { Deps } from '#core/ports.ts';
 import { accountOf } from '#core/principals.ts';
 import { runSweep } from '#core/workflow/sweeper.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
+import { archiveStreamBatch } from '#lambdas/evidence/handler.ts';
 import { composeDeps } from '#lambdas/runtime/compose.ts';
 import type { AlarmingOutcome } from '#lambdas/runtime/logger.ts';
 import { createStepHandlers } from '#lambdas/workflow-steps/handlers.ts';
@@ -19,6 +21,7 @@ import { synthesizeWorkflow } from './engines/asl.ts';
 import { createAuditTable } from './engines/create-table.ts';
 import { type DynamoDbLocal, LOCAL_AWS, startDynamoDbLocal } from './engines/dynamodb-local.ts';
 import { type ExecutionRecord, type LocalHandler, LocalWorkflow } from './engines/state-machine.ts';
+import { LocalEvidence } from './evidence.ts';
 import { SimulatedIamAccount } from './fakes/iam.ts';
 import { LocalVault } from './fakes/kms-vault.ts';
 import { SimulatedSts } from './fakes/sts.ts';
@@ -85,6 +88,8 @@ export interface LocalBroker {
   sweep(): ReturnType<typeof runSweep>;
   /** Every event in the order the store accepted it. */
   readonly events: readonly AuditEvent[];
+  /** The write-once evidence archive the events are copied to (the stream + evidence function in AWS). */
+  readonly evidence: LocalEvidence;
   /** What the failure alarm would count in AWS: compensated grants and exhausted revokes. */
   readonly outcomes: Readonly<Record<AlarmingOutcome, number>>;
   stop(): Promise<void>;
@@ -144,6 +149,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
   try {
     await createAuditTable(client, tableName);
     const events: AuditEvent[] = [];
+    const evidence = await LocalEvidence.open(opts.dataDir, log);
     const store = new ObservedAuditStore(
       new DynamoAuditStore(
         DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } }),
@@ -151,6 +157,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       ),
       (event) => {
         events.push(event);
+        evidence.record(event);
         log(`${event.requestId}  ${event.from ?? '∅'} → ${event.to}  by ${event.actor}`);
       },
     );
@@ -192,6 +199,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       iam: grantors ?? iam,
       sts,
       vault: opts.dataDir ? LocalVault.inDataDir(opts.dataDir) : new LocalVault(),
+      evidence: evidence.archive,
       workflow,
       // Early revokes go through the revoke handler, as the API function invokes the revoke function.
       revocations: {
@@ -226,6 +234,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       slack: slackHandler ?? slackNotConfigured,
       // The sweeper runs on its own timer here (see below), not from the state machine.
       sweeper: sweep,
+      evidence: (event: unknown) => archiveStreamBatch(evidence.archive, event as DynamoDBStreamEvent),
     } as Record<HandlerName, LocalHandler>;
     server = createLocalServer(
       api,
@@ -275,6 +284,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       ...(slack ? { slack } : {}),
       ddbPid: ddb?.pid,
       events,
+      evidence,
       outcomes,
       sweep,
       async stop() {
@@ -282,6 +292,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
         await new Promise<void>((resolve) => running.close(() => resolve()));
         running.closeAllConnections();
         client.destroy();
+        await evidence.settled();
         await slack?.stop();
         await ddb?.stop();
       },

@@ -1,10 +1,12 @@
 import type { Command } from 'commander';
+import { registerAudit } from './audit.ts';
 import { registerCancel } from './cancel.ts';
 import { registerCompletion } from './completion.ts';
 import { registerConfigure } from './configure.ts';
 import { registerCredentials } from './credentials.ts';
 import { registerApprove, registerDeny } from './decide.ts';
 import { registerExec } from './exec.ts';
+import { registerExtend } from './extend.ts';
 import { registerList } from './list.ts';
 import { registerPending } from './pending.ts';
 import { registerRequest } from './request.ts';
@@ -28,9 +30,11 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   registerList,
   registerCancel,
   registerRevoke,
+  registerExtend,
   registerPending,
   registerApprove,
   registerDeny,
+  registerAudit,
   registerConfigure,
   registerCompletion,
 ];

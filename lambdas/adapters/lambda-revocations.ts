@@ -1,22 +1,14 @@
-import { SignatureV4 } from '@smithy/signature-v4';
 import { ConflictError, RetryableAwsError } from '#core/errors.ts';
 import type { RevokeResult } from '#core/model.ts';
 import type { Revocations } from '#core/ports.ts';
-import { NodeSha256 } from './node-sha256.ts';
-
-type SignerInit = ConstructorParameters<typeof SignatureV4>[0];
+import { type SigningContext, signedPost } from './signed-fetch.ts';
 
 /** Errors of the revoke function worth another try by the caller (throttling, read-back lag). */
 const RETRYABLE = new Set(['RetryableAwsError', 'VerificationError', 'TransitionRefusedError']);
 
 /** Where and as whom the revoke function is invoked. */
-export interface LambdaRevocationsOptions {
+export interface LambdaRevocationsOptions extends SigningContext {
   readonly functionName: string;
-  readonly region: () => Promise<string>;
-  /** The execution role's credentials (the SDK's provider of a client this function already has). */
-  readonly credentials: SignerInit['credentials'];
-  /** @default globalThis.fetch */
-  readonly fetch?: typeof fetch;
 }
 
 /**
@@ -35,33 +27,12 @@ export class LambdaRevocations implements Revocations {
   }
 
   async revoke(requestId: string, actor: string, reason: string): Promise<RevokeResult> {
-    const region = await this.#opts.region();
-    const hostname = `lambda.${region}.amazonaws.com`;
-    const path = `/2015-03-31/functions/${encodeURIComponent(this.#opts.functionName)}/invocations`;
-    const body = JSON.stringify({ action: 'early', requestId, actor, reason });
-    const signer = new SignatureV4({
+    const response = await signedPost(this.#opts, {
       service: 'lambda',
-      region,
-      credentials: this.#opts.credentials,
-      sha256: NodeSha256,
-    });
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: 'https:',
-      hostname,
-      path,
-      query: {},
-      headers: {
-        host: hostname,
-        'content-type': 'application/json',
-        'x-amz-invocation-type': 'RequestResponse',
-      },
-      body,
-    });
-    const response = await (this.#opts.fetch ?? fetch)(`https://${hostname}${path}`, {
-      method: 'POST',
-      headers: signed.headers,
-      body,
+      host: (region) => `lambda.${region}.amazonaws.com`,
+      path: `/2015-03-31/functions/${encodeURIComponent(this.#opts.functionName)}/invocations`,
+      headers: { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
+      body: JSON.stringify({ action: 'early', requestId, actor, reason }),
     });
     const text = await response.text();
     if (response.status === 429 || response.status >= 500) {

@@ -113,6 +113,22 @@ export const USER_ROUTES = [
     success: 202,
   },
   {
+    method: 'POST',
+    path: '/requests/{id}/extend',
+    who: 'requester',
+    auth: 'iam',
+    body: 'core',
+    success: 202,
+  },
+  {
+    method: 'GET',
+    path: '/requests/{id}/verify',
+    who: 'requester-or-approvers',
+    auth: 'iam',
+    body: 'none',
+    success: 200,
+  },
+  {
     method: 'GET',
     path: '/requests/{id}/credentials',
     who: 'requester',

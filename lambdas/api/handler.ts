@@ -4,9 +4,11 @@ import { BrokerError, InvalidRequestError } from '#core/errors.ts';
 import { toPublic } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
 import { collectCredentials } from '#core/requests/collect-credentials.ts';
+import { extendRequest } from '#core/requests/extend.ts';
 import { pendingApprovals } from '#core/requests/pending-approvals.ts';
 import { cancelRequest, decide, getRequest, submitRequest } from '#core/requests/requests.ts';
 import { eligibleRules } from '#core/requests/rules.ts';
+import { verifyRequestEvidence } from '#core/requests/verify-evidence.ts';
 import { parseWith } from '#core/schema.ts';
 import { revokeEarly } from '#core/workflow/steps.ts';
 import { type RouteKey, routeKey, USER_ROUTES, type UserRoute } from './contract.ts';
@@ -88,6 +90,10 @@ const routes: RouteTable = {
   }),
   'POST /requests/{id}/revoke': async ({ deps, event, caller, body }) =>
     revokeEarly(deps, caller, idOf(event), body.reason),
+  'POST /requests/{id}/extend': async ({ deps, event, caller, body }) =>
+    extendRequest(deps, caller, idOf(event), body),
+  'GET /requests/{id}/verify': async ({ deps, event, caller }) =>
+    verifyRequestEvidence(deps, caller, idOf(event)),
   'GET /requests/{id}/credentials': async ({ deps, event, caller }) =>
     collectCredentials(deps, caller, idOf(event)),
 };

@@ -15,6 +15,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NotCancellable: 409,
   AlreadyVoted: 409,
   ApprovalWindowClosed: 409,
+  NotExtendable: 409,
   AlreadyCollected: 410,
   // AWS throttled us: nothing was written; the caller may simply try again.
   RetryableAws: 503,

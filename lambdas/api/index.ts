@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { evidenceReaderPort } from '../runtime/evidence-reader.ts';
 import { lambdaDeps, revocationsPort, vaultPort, workflowPort } from '../runtime/lambda-deps.ts';
 import { slackPorts } from '../runtime/lambda-slack.ts';
 import { invocationLog } from '../runtime/middleware.ts';
@@ -6,7 +7,8 @@ import { createApiHandler } from './handler.ts';
 
 /**
  * Lambda entry of the REST API: Step Functions for start and callbacks, KMS Decrypt for credentials
- * collection, and an invoke of the revoke function for early revoke. No IAM or STS permission.
+ * collection, an invoke of the revoke function for early revoke, reads of the evidence archive (verify).
+ * No IAM or STS permission.
  */
 export const handler = middy(
   createApiHandler(
@@ -14,6 +16,7 @@ export const handler = middy(
       workflow: workflowPort(),
       revocations: revocationsPort(),
       vault: vaultPort(),
+      evidence: evidenceReaderPort(),
       ...slackPorts(),
     }),
   ),

@@ -58,9 +58,15 @@ export class NotFoundError extends BrokerError {
 /** The request is not in a state that allows this action (e.g. approving a decided request). 409. */
 export class ConflictError extends BrokerError {
   override readonly name = 'ConflictError';
-  readonly code: 'NotPending' | 'NotGranted' | 'NotCancellable' | 'AlreadyVoted' | 'ApprovalWindowClosed';
-  constructor(code: ConflictError['code'], message: string) {
-    super(message);
+  readonly code:
+    | 'NotPending'
+    | 'NotGranted'
+    | 'NotCancellable'
+    | 'AlreadyVoted'
+    | 'ApprovalWindowClosed'
+    | 'NotExtendable';
+  constructor(code: ConflictError['code'], message: string, details?: readonly FieldIssue[]) {
+    super(message, details);
     this.code = code;
   }
 }
@@ -133,4 +139,31 @@ export class PrincipalNotFoundError extends BrokerError {
 export class GrantorUnavailableError extends BrokerError {
   override readonly name = 'GrantorUnavailableError';
   readonly code = 'GrantorUnavailable';
+}
+
+/**
+ * The evidence archive already holds an object under this key and refuses to overwrite it (S3 Object Lock,
+ * a conditional write; the local archive alike). The writer then compares the archived content.
+ */
+export class AlreadyArchivedError extends BrokerError {
+  override readonly name = 'AlreadyArchivedError';
+  readonly code = 'AlreadyArchived';
+}
+
+/**
+ * The table holds an event that differs from the one archived under the same request and seq: the table
+ * was rewritten after the event was archived. Never retried into success; the record goes to the DLQ.
+ */
+export class EvidenceMismatchError extends BrokerError {
+  override readonly name = 'EvidenceMismatchError';
+  readonly code = 'EvidenceMismatch';
+}
+
+/**
+ * An extension reached its grant step after the grant it extends had ended (or the chain's lifetime was
+ * used up): nothing is granted, and the compensation knows nothing was attached.
+ */
+export class ExtensionLapsedError extends BrokerError {
+  override readonly name = 'ExtensionLapsedError';
+  readonly code = 'ExtensionLapsed';
 }

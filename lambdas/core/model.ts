@@ -45,6 +45,17 @@ export interface AccessRequest {
   readonly sealedCredentials?: string;
   /** Credentials grants: when the requester collected the credentials (they can be collected once). */
   readonly credentialsCollectedAt?: string;
+  /** Extensions: the id of the granted request this one extends (its parent). */
+  readonly extends?: string;
+  /** The id of the latest extension asked for this grant (its child); recorded with a `GRANTED` note. */
+  readonly extendedBy?: string;
+  /** Extensions: the reason code the requester gave (one of the rule's or the config's codes). */
+  readonly reasonCode?: string;
+  /**
+   * Extensions: the latest the chain may end (its first grant + 2 × the rule's maximum); the grant step
+   * shortens the child's window to end by then.
+   */
+  readonly chainEndsBy?: string;
 }
 
 /** The STS session a credentials grant issued. */
@@ -79,6 +90,7 @@ export interface RequestPatch {
   /** A string sets the sealed credentials, `null` removes them. */
   readonly sealedCredentials?: string | null;
   readonly credentialsCollectedAt?: string;
+  readonly extendedBy?: string;
 }
 
 /** What the API returns for a request: everything but the task token, credentials and the hash pointer. */

@@ -145,6 +145,16 @@ export interface Approvals {
   requestPending(request: AccessRequest): Promise<void>;
 }
 
+/**
+ * The write-once evidence archive (S3 with Object Lock; a directory locally). `put` never overwrites: an
+ * existing key throws AlreadyArchivedError. `list` returns the keys under `prefix`, in key order.
+ */
+export interface EvidenceArchive {
+  put(key: string, body: string): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  list(prefix: string): Promise<string[]>;
+}
+
 /** Time, so tests control it. */
 export interface Clock {
   now(): Date;
@@ -167,4 +177,6 @@ export interface Deps {
   readonly approvals: Approvals;
   readonly clock: Clock;
   readonly ids: Ids;
+  /** The write-once evidence archive, where the function verifies against it (API). */
+  readonly evidence?: EvidenceArchive;
 }

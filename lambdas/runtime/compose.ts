@@ -6,6 +6,7 @@ import type {
   Clock,
   CredentialVault,
   Deps,
+  EvidenceArchive,
   IamGrants,
   Revocations,
   Sts,
@@ -36,6 +37,8 @@ export interface DepsParts {
   readonly revocations?: Revocations;
   /** Who hears of a request waiting for approval. @default nobody (approvers use the API) */
   readonly approvals?: Approvals;
+  /** The write-once evidence archive (the API verifies against it). @default none */
+  readonly evidence?: EvidenceArchive;
   /** Decorates the store, e.g. to refresh Slack cards after each status change (see `wireSlack`). */
   readonly wrapStore?: (store: AuditStore) => AuditStore;
 }
@@ -67,5 +70,6 @@ export function composeDeps(parts: DepsParts): Deps {
     approvals: parts.approvals ?? noApprovals,
     clock: systemClock,
     ids: { requestId: () => randomUUID() },
+    ...(parts.evidence ? { evidence: parts.evidence } : {}),
   };
 }

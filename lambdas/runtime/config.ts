@@ -19,6 +19,7 @@ export const ENV = {
   credentialsKeyId: 'JIT_CREDENTIALS_KEY_ID',
   brokerName: 'JIT_BROKER_NAME',
   revokeFunctionName: 'JIT_REVOKE_FUNCTION_NAME',
+  evidenceBucket: 'JIT_EVIDENCE_BUCKET',
 } as const;
 
 function required(name: string): string {
@@ -58,6 +59,11 @@ export function grantorSessionName(): string {
 /** The revoke function the API hands early revokes to (API function only). */
 export function revokeFunctionName(): string {
   return required(ENV.revokeFunctionName);
+}
+
+/** The write-once evidence bucket (evidence function, and the API function that verifies against it). */
+export function evidenceBucket(): string {
+  return required(ENV.evidenceBucket);
 }
 
 let cached: PolicyConfig | undefined;
@@ -103,4 +109,12 @@ export function slackEnv(): SlackEnv {
     ...(botTokenArn ? { botTokenArn } : {}),
     ...(apiUrl ? { apiUrl } : {}),
   };
+}
+
+/**
+ * An endpoint override for a service the broker calls without its SDK client, by the SDK's own convention
+ * (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_LAMBDA`, then `AWS_ENDPOINT_URL`); undefined in AWS.
+ */
+export function endpointOverride(serviceEnvSuffix: 'SECRETS_MANAGER' | 'LAMBDA' | 'S3'): string | undefined {
+  return process.env[`AWS_ENDPOINT_URL_${serviceEnvSuffix}`] || process.env.AWS_ENDPOINT_URL || undefined;
 }

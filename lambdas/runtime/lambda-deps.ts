@@ -16,6 +16,7 @@ import type { CredentialVault, Deps, IamGrants, Revocations, Sts, Workflow } fro
 import { composeDeps, type DepsParts } from './compose.ts';
 import {
   credentialsKeyId,
+  endpointOverride,
   grantorSessionName,
   policyConfig,
   revokeFunctionName,
@@ -65,10 +66,12 @@ export function workflowPort(): Workflow {
 export function revocationsPort(): Revocations {
   // Signed with the same credentials and region as the function's DynamoDB client (no Lambda client).
   const { config } = documentClient();
+  const endpoint = endpointOverride('LAMBDA');
   return new LambdaRevocations({
     functionName: revokeFunctionName(),
     region: config.region,
     credentials: config.credentials,
+    ...(endpoint ? { endpoint } : {}),
   });
 }
 

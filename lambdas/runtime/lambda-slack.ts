@@ -1,12 +1,11 @@
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoSlackCards } from '#adapters/dynamo-slack-cards.ts';
-import { SecretReader } from '#adapters/slack-secrets.ts';
+import { SecretReader, secretsManagerSource } from '#adapters/slack-secrets.ts';
 import { SlackWebApi } from '#adapters/slack-web-api.ts';
 import { ConfigError } from '#core/errors.ts';
 import type { Deps } from '#core/ports.ts';
 import type { SlackHandlerOptions } from '../slack/handler.ts';
 import type { DepsParts } from './compose.ts';
-import { policyConfig, slackEnv, tableName } from './config.ts';
+import { endpointOverride, policyConfig, slackEnv, tableName } from './config.ts';
 import { documentClient } from './lambda-deps.ts';
 import { log } from './logger.ts';
 import { type SlackWiringParts, wireSlack, wireSlackCallback } from './slack-wiring.ts';
@@ -20,9 +19,17 @@ import { type SlackWiringParts, wireSlack, wireSlackCallback } from './slack-wir
 
 let reader: SecretReader | undefined;
 
-/** Secrets Manager, once per cold start. */
+/** Secrets Manager (signed with the DynamoDB client's credentials and region), once per cold start. */
 function secrets(): SecretReader {
-  reader ??= new SecretReader(new SecretsManagerClient({}));
+  const { config } = documentClient();
+  const endpoint = endpointOverride('SECRETS_MANAGER');
+  reader ??= new SecretReader(
+    secretsManagerSource({
+      region: config.region,
+      credentials: config.credentials,
+      ...(endpoint ? { endpoint } : {}),
+    }),
+  );
   return reader;
 }
 

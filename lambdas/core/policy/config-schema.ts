@@ -18,6 +18,26 @@ const approvalSchema = z.union([
   }),
 ]);
 
+/** Reason codes an extension may give when neither the rule nor the config lists its own. */
+export const DEFAULT_EXTENSION_REASON_CODES = [
+  'work-not-finished',
+  'incident-ongoing',
+  'waiting-on-dependency',
+  'other',
+] as const;
+
+/** How a grant of a rule may be extended (DESIGN.md "Request lifecycle": a child request that `extends`). */
+const extensionSchema = z.strictObject({
+  /** How many extensions one chain may have (0: none). */
+  maxExtensions: z._default(z.int().check(z.gte(0), z.lte(10)), 2),
+  /** The share of the grant's TTL after which extending is allowed (0.75: in the last 25%). */
+  openAt: z._default(z.number().check(z.gte(0), z.lt(1)), 0.75),
+  /** `rule`: decided like any request of the rule (quorum, no self-approval); `auto`: approved at once. */
+  approval: z._default(z.enum(['rule', 'auto']), 'rule'),
+  /** The reason codes an extension of this rule may give; absent: the config's `extensionReasonCodes`. */
+  reasonCodes: z.optional(z.array(nonEmpty).check(z.minLength(1))),
+});
+
 const ruleSchema = z.strictObject({
   id: z.string().check(z.regex(/^[a-zA-Z0-9-_]{1,64}$/, 'must be 1-64 letters, digits, - or _')),
   description: z.optional(z.string()),
@@ -29,6 +49,8 @@ const ruleSchema = z.strictObject({
   approval: approvalSchema,
   /** `policy`: an inline policy on the target; `credentials`: STS credentials on the target role. */
   kind: z._default(z.enum(GRANT_KINDS), 'policy'),
+  /** Extensions of this rule's grants; every field has a default, so absent means the defaults. */
+  extension: z.prefault(extensionSchema, {}),
 });
 
 const accountSchema = z.strictObject({
@@ -55,6 +77,10 @@ export const configSchema = z.strictObject({
   globalDenyActions: z._default(z.array(nonEmpty), []),
   protectedPrincipals: z._default(z.array(nonEmpty), []),
   rules: z.array(ruleSchema).check(z.minLength(1)),
+  /** The reason codes of an extension, for rules that do not list their own. */
+  extensionReasonCodes: z._default(z.array(nonEmpty).check(z.minLength(1)), [
+    ...DEFAULT_EXTENSION_REASON_CODES,
+  ]),
   /** Slack approvals (request cards, signed button callbacks); absent: API approvals only. */
   slack: z.optional(slackConfigSchema),
   /** Person name → the principal ARN patterns of that one person (self-approval and quorum, see people.ts). */
@@ -85,6 +111,8 @@ export type PolicyConfigInput = z.input<typeof configSchema>;
 export type Rule = z.output<typeof ruleSchema>;
 /** Approval requirement of a rule: automatic, or `minApprovals` distinct approvers. */
 export type Approval = Rule['approval'];
+/** A rule's extension settings after defaults. */
+export type ExtensionSettings = Rule['extension'];
 
 /** The validated config: defaults applied, deny list merged with the built-in one. */
 export interface PolicyConfig extends Omit<z.output<typeof configSchema>, 'globalDenyActions'> {

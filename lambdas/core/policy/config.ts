@@ -26,6 +26,10 @@ export type { Approval, PolicyConfig, PolicyConfigInput, Rule };
 /** Actions no grant may ever hold, whatever the config says: the config can only add to these. */
 export const DEFAULT_DENIED_ACTIONS = ['*', 'iam:*', 'sts:*', 'organizations:*', 'account:*'] as const;
 
+/** An extension reason code: lower-case words joined by `-` (`work-not-finished`). */
+const REASON_CODE_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+const REASON_CODE_MESSAGE = 'must be lower-case letters and digits joined by "-" (e.g. "work-not-finished")';
+
 /** `service:Action` with optional `*`/`?` in the action part. */
 export const ACTION_RE = /^(?:\*|[a-z0-9-]+:[A-Za-z0-9*?]+)$/;
 
@@ -70,6 +74,9 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
       if (!isCallerPattern(p)) push(`people.${name}[${i}]`, CALLER_MESSAGE);
     });
   }
+  c.extensionReasonCodes.forEach((code, i) => {
+    if (!REASON_CODE_RE.test(code)) push(`extensionReasonCodes[${i}]`, REASON_CODE_MESSAGE);
+  });
   const seen = new Set<string>();
   c.rules.forEach((rule, r) => {
     const at = `rules[${r}]`;
@@ -82,6 +89,9 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
       );
     }
     for (const issue of kindOf(rule.kind).ruleIssues(rule)) push(`${at}.${issue.field}`, issue.message);
+    (rule.extension.reasonCodes ?? []).forEach((code, i) => {
+      if (!REASON_CODE_RE.test(code)) push(`${at}.extension.reasonCodes[${i}]`, REASON_CODE_MESSAGE);
+    });
     rule.targets.forEach((t, i) => {
       if (!isPrincipalPattern(t)) {
         push(

@@ -194,10 +194,17 @@ function targetsAllow(rule: Rule, target: string): boolean {
  * (requester and target patterns of a rule), actions and resources within that rule, duration within the
  * rule's maximum, and the inline-policy size limit of the target type.
  *
+ * `options.ruleId` limits the check to that one rule (an extension is validated by its parent's rule).
+ *
  * Throws InvalidRequestError (400) for requests no one could make, NotEligibleError (403) for requests
  * this caller may not make. Both name the fields at fault.
  */
-export function validateRequest(body: unknown, caller: string, config: PolicyConfig): ValidatedRequest {
+export function validateRequest(
+  body: unknown,
+  caller: string,
+  config: PolicyConfig,
+  options: { readonly ruleId?: string } = {},
+): ValidatedRequest {
   const parsed = parseBody(body, config);
   const kind = kindOf(parsed.kind);
   const targetIssues = kind.targetIssues(parsed.targetType);
@@ -216,6 +223,7 @@ export function validateRequest(body: unknown, caller: string, config: PolicyCon
   }
   const candidates = config.rules.filter(
     (r) =>
+      (options.ruleId === undefined || r.id === options.ruleId) &&
       r.kind === parsed.kind &&
       r.requesters.some((p) => arnMatches(p, caller)) &&
       targetsAllow(r, parsed.target),

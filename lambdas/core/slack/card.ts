@@ -189,9 +189,14 @@ export function buildRequestCard(ctx: CardContext): SlackMessage {
       `${request.approvals.length} of ${Number.isFinite(required) ? required : '?'}${voters ? `: ${voters}` : ''}`,
     ),
   ];
+  if (request.extends) {
+    // An extension: approvers see which grant it prolongs and the requester's reason code.
+    fields.push(field('Extends', `${code(request.extends)} · ${code(request.reasonCode ?? 'other')}`));
+  }
   if (ctx.windowEndsAt) fields.push(field('Approve before', date(ctx.windowEndsAt)));
+  const headline = `${request.extends ? 'Extension · ' : ''}${HEADLINE[request.status]}`;
   const blocks: SlackBlock[] = [
-    { type: 'header', text: { type: 'plain_text', text: HEADLINE[request.status] } },
+    { type: 'header', text: { type: 'plain_text', text: headline } },
     { type: 'section', fields },
     section(`*Reason*\n>${escapeMrkdwn(clip(request.reason, 2500)).replace(/\n/g, '\n>')}`),
     ...permissionSections(request),
@@ -202,6 +207,6 @@ export function buildRequestCard(ctx: CardContext): SlackMessage {
   ];
   if (pending) blocks.push(decisionButtons(request));
   else blocks.push(section(outcome(ctx)));
-  const text = `${HEADLINE[request.status]}: ${request.requester} on ${request.target} (${request.status})`;
+  const text = `${headline}: ${request.requester} on ${request.target} (${request.status})`;
   return { text: escapeMrkdwn(clip(text, 3000)), blocks };
 }

@@ -2,6 +2,7 @@ import { load, move, withFreshRead } from '../audit/transition.ts';
 import {
   BrokerError,
   ConflictError,
+  ExtensionLapsedError,
   ForbiddenError,
   GrantorUnavailableError,
   NotEligibleError,
@@ -49,9 +50,17 @@ export async function validateStep(deps: Deps, requestId: string): Promise<{ out
         reason: request.reason,
         ...(request.ticket === undefined ? {} : { ticket: request.ticket }),
       };
-      const valid = validateRequest(body, request.requester, deps.config);
+      // An extension is re-validated by its parent's rule, and only while the parent's grant lasts.
+      const valid = validateRequest(
+        body,
+        request.requester,
+        deps.config,
+        request.extends ? { ruleId: request.ruleId } : {},
+      );
+      if (request.extends) await assertParentLive(deps, request);
       ruleId = valid.rule.id;
-      auto = valid.rule.approval === 'auto';
+      auto =
+        valid.rule.approval === 'auto' || (!!request.extends && valid.rule.extension.approval === 'auto');
     } catch (error) {
       if (!(error instanceof BrokerError)) throw error;
       await move(deps, request, 'REJECTED', SYSTEM.validate, {
@@ -70,6 +79,32 @@ export async function validateStep(deps: Deps, requestId: string): Promise<{ out
     await move(deps, request, 'APPROVED', SYSTEM.autoApproval, { ruleId });
     return { outcome: 'AUTO_APPROVED' };
   });
+}
+
+/**
+ * Throws ExtensionLapsedError unless the grant `request` extends is still GRANTED and unexpired: an extension
+ * decided too late changes nothing, the parent ends on its own schedule.
+ */
+async function assertParentLive(deps: Pick<Deps, 'store' | 'clock'>, request: AccessRequest): Promise<void> {
+  if (!request.extends) return;
+  const parent = await deps.store.get(request.extends);
+  const ends = Date.parse(parent?.expiresAt ?? '');
+  if (parent?.status !== 'GRANTED' || !(ends > deps.clock.now().getTime())) {
+    throw new ExtensionLapsedError(
+      `the grant ${request.extends} this request extends has ended (${parent?.status ?? 'missing'}); request access anew`,
+    );
+  }
+}
+
+/**
+ * An extension's window, shortened so the chain ends by its `chainEndsBy` (2 × the rule's maximum after
+ * the first grant); the request as is otherwise.
+ */
+function withinChain(deps: Pick<Deps, 'clock'>, request: AccessRequest): AccessRequest {
+  if (!request.chainEndsBy) return request;
+  const room = Math.floor((Date.parse(request.chainEndsBy) - deps.clock.now().getTime()) / 1000);
+  if (room <= 0) throw new ExtensionLapsedError(`the chain's lifetime ended at ${request.chainEndsBy}`);
+  return room < request.durationSeconds ? { ...request, durationSeconds: room } : request;
 }
 
 /**
@@ -138,7 +173,8 @@ export async function grantStep(
   if (isProtected(request.target, deps.config)) {
     throw new NotEligibleError(`target ${request.target} is a protected principal`);
   }
-  const granted = await kindOf(request.kind).grant(deps, request);
+  await assertParentLive(deps, request);
+  const granted = await kindOf(request.kind).grant(deps, withinChain(deps, request));
   await move(deps, request, 'GRANTED', SYSTEM.grant, granted.details, granted.patch);
   return { requestId, expiresAt: granted.expiresAt };
 }
@@ -256,6 +292,10 @@ async function compensateKind(
   request: AccessRequest,
   failure: GrantFailure,
 ): Promise<{ details: Record<string, unknown>; patch?: RequestPatch }> {
+  if (failure.error === 'ExtensionLapsedError') {
+    // Refused before any IAM or STS call: nothing was attached or issued.
+    return { details: { compensation: 'nothing attached: the grant it extends had ended' } };
+  }
   try {
     return await kindOf(request.kind).compensate(deps, request, failure);
   } catch (error) {

@@ -16,11 +16,15 @@ describe('HTTP contract', () => {
     expect(all).toContain(routeKey(SLACK_ROUTE.method, SLACK_ROUTE.path));
   });
 
-  it('answers 202 for a new request and an early revoke, 200 for every other route', () => {
+  it('answers 202 for a new request, an extension and an early revoke, 200 for every other route', () => {
     // Act
     const accepted = ROUTES.filter((r) => r.success === 202);
     // Assess
-    expect(keys(accepted).sort()).toEqual(['POST /requests', 'POST /requests/{id}/revoke']);
+    expect(keys(accepted).sort()).toEqual([
+      'POST /requests',
+      'POST /requests/{id}/extend',
+      'POST /requests/{id}/revoke',
+    ]);
   });
 
   it('has the API handler answer exactly the user routes', () => {

@@ -418,3 +418,33 @@ describe('deniedBy', () => {
     expect(hit).toBe(expected);
   });
 });
+
+describe('parsePolicyConfig: extension settings', () => {
+  it('gives every rule the default extension settings and the default reason codes', () => {
+    // Act
+    const config = parsePolicyConfig(testConfigInput());
+    // Assess
+    expect(config.rules[0]?.extension).toEqual({ maxExtensions: 2, openAt: 0.75, approval: 'rule' });
+    expect(config.extensionReasonCodes).toEqual([
+      'work-not-finished',
+      'incident-ongoing',
+      'waiting-on-dependency',
+      'other',
+    ]);
+  });
+
+  it('refuses an openAt outside [0, 1), a negative maxExtensions, an unknown approval and a bad reason code', () => {
+    // Act
+    const openAt = configError(withRule({ extension: { openAt: 1 } }));
+    const max = configError(withRule({ extension: { maxExtensions: -1 } }));
+    const approval = configError(withRule({ extension: { approval: 'sometimes' } }));
+    const code = configError(withRule({ extension: { reasonCodes: ['Work Not Finished'] } }));
+    const topCode = configError({ ...testConfigInput(), extensionReasonCodes: ['oops!'] });
+    // Assess
+    expect(fields(openAt)).toEqual(['rules[0].extension.openAt']);
+    expect(fields(max)).toEqual(['rules[0].extension.maxExtensions']);
+    expect(fields(approval)).toEqual(['rules[0].extension.approval']);
+    expect(fields(code)).toEqual(['rules[0].extension.reasonCodes[0]']);
+    expect(fields(topCode)).toEqual(['extensionReasonCodes[0]']);
+  });
+});

@@ -223,3 +223,17 @@ describe('escapeMrkdwn', () => {
     expect(escapeMrkdwn('a & <b> c')).toBe('a &amp; &lt;b&gt; c');
   });
 });
+
+describe('buildRequestCard for an extension', () => {
+  it('names the grant it extends and its reason code', () => {
+    // Prepare
+    const child = request({ extends: 'req-0041', reasonCode: 'work-not-finished' });
+    // Act
+    const blocks = blocksOf(child);
+    const plain = blocksOf(request());
+    // Assess
+    expect(blocks[0].text.text).toBe('Extension · Access request: approval needed');
+    expect(texts(blocks)).toContain('*Extends*\\n`req-0041` · `work-not-finished`');
+    expect(texts(plain)).not.toContain('Extends');
+  });
+});
