@@ -39,6 +39,10 @@ export default defineConfig({
   // Principals the broker must never modify, whatever a rule says (its own roles, the grantor roles,
   // SSO-reserved and service-linked roles are always protected). `*` in the account: any listed account.
   protectedPrincipals: ['arn:aws:iam::*:role/OrganizationAccountAccessRole'],
+  // The write-once evidence archive (S3 Object Lock on every audit event). `governance`: a role with
+  // s3:BypassGovernanceRetention may still delete early; `compliance`: nobody may, not even the root user,
+  // until `retentionDays` have passed.
+  evidence: { mode: 'governance', retentionDays: 400 },
   // Who is one person, when the last segment of the ARN (the session or user name) does not say so: every
   // principal matching a person's patterns is that person for self-approval and quorum. Alice requests as
   // `alice` and approves as `alice-sre`: she can never approve her own request, nor count twice.

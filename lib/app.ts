@@ -44,7 +44,10 @@ export function buildBrokerApp(opts: BrokerAppOptions) {
   const app =
     opts.app ?? new App({ ...opts.appProps, context: { ...cdkJsonContext(), ...opts.appProps?.context } });
   const prefix = opts.prefix ?? 'Jit';
-  const stateful = new StatefulStack(app, `${prefix}Stateful`, { env: opts.env });
+  const stateful = new StatefulStack(app, `${prefix}Stateful`, {
+    env: opts.env,
+    evidence: { mode: opts.policy.evidence.mode, retentionDays: opts.policy.evidence.retentionDays },
+  });
   const broker = new BrokerStack(app, `${prefix}Broker`, {
     env: opts.env,
     policy: opts.policy,

@@ -30,7 +30,8 @@ export type HandlerName =
   | 'revoke'
   | 'sweeper'
   | 'slack'
-  | 'evidence';
+  | 'evidence'
+  | 'digest';
 
 /**
  * Credential providers the SDK's default chain imports lazily, after `fromEnv`. In Lambda the execution
@@ -246,40 +247,54 @@ export class BrokerFunction extends Construct {
 
   /**
    * Points the function at the evidence bucket. `write` (the evidence function): s3:PutObject on
-   * `events/*` only (no delete, no retention change, no governance bypass) and GetObject to compare a
-   * redelivered event; `read` (verification): GetObject and ListBucket. The key: what SSE-KMS needs.
+   * `events/*` and `heads/*` only (no delete, no retention change, no governance bypass) and GetObject to
+   * compare a redelivered event; `read` (verification): GetObject on `events/*` and `digests/*`, ListBucket
+   * on those prefixes; `digest` (the daily digest function): PutObject/GetObject on `digests/*`, GetObject
+   * on `heads/*`, ListBucket on `heads/` and `digests/`. The key: what SSE-KMS needs.
    */
-  bindEvidenceBucket(bucket: IBucket, key: IKey, use: 'write' | 'read'): this {
+  bindEvidenceBucket(bucket: IBucket, key: IKey, use: 'write' | 'read' | 'digest'): this {
     this.fn.addEnvironment(ENV.evidenceBucket, bucket.bucketName);
-    const objects = bucket.arnForObjects('events/*');
+    const under = (prefix: string) => bucket.arnForObjects(`${prefix}/*`);
+    // write: the events and their head markers (GetObject to compare a redelivery); read: the events and
+    // the digests (verify); digest: reads the head markers, writes (and re-reads) the digests.
+    const statements: Record<typeof use, { put: string[]; get: string[]; list?: string[] }> = {
+      write: { put: ['events', 'heads'], get: ['events', 'heads'] },
+      read: { put: [], get: ['events', 'digests'], list: ['events/', 'digests/'] },
+      digest: { put: ['digests'], get: ['heads', 'digests'], list: ['heads/', 'digests/'] },
+    };
+    const { put, get, list } = statements[use];
+    if (put.length > 0) {
+      this.fn.addToRolePolicy(
+        new PolicyStatement({ sid: 'EvidencePut', actions: ['s3:PutObject'], resources: put.map(under) }),
+      );
+    }
     this.fn.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'EvidenceObjects',
-        actions: use === 'write' ? ['s3:PutObject', 's3:GetObject'] : ['s3:GetObject'],
-        resources: [objects],
-      }),
+      new PolicyStatement({ sid: 'EvidenceObjects', actions: ['s3:GetObject'], resources: get.map(under) }),
     );
-    if (use === 'read') {
+    if (list) {
       this.fn.addToRolePolicy(
         new PolicyStatement({
           sid: 'EvidenceList',
           actions: ['s3:ListBucket'],
           resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': list.map((p) => `${p}*`) } },
         }),
       );
     }
     this.fn.addToRolePolicy(
       new PolicyStatement({
         sid: 'EvidenceKey',
-        actions: use === 'write' ? ['kms:GenerateDataKey', 'kms:Decrypt'] : ['kms:Decrypt'],
+        actions: use === 'read' ? ['kms:Decrypt'] : ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: [key.keyArn],
       }),
     );
-    acknowledgeWildcard(
-      this,
-      objects,
-      'One object per audit event under events/: the keys are not known in advance.',
-    );
+    for (const prefix of new Set([...put, ...get])) {
+      acknowledgeWildcard(
+        this,
+        under(prefix),
+        `One object per audit event, head marker or day under ${prefix}/: the keys are not known in advance.`,
+      );
+    }
     return this;
   }
 

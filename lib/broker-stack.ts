@@ -23,6 +23,7 @@ import {
 } from './broker-function.ts';
 import { CredentialsVault } from './credentials-vault.ts';
 import type { EvidenceBucket } from './evidence-bucket.ts';
+import { EvidenceDigest } from './evidence-digest.ts';
 import { EvidenceWriter } from './evidence-writer.ts';
 import { ALWAYS_GUARDED_ROLES } from './grantor-stack.ts';
 import { SlackIntegration } from './slack-integration.ts';
@@ -55,6 +56,8 @@ export class BrokerStack extends Stack {
   public readonly sweeper: Sweeper;
   /** Archives every audit event write-once (the table's stream). */
   public readonly evidenceWriter: EvidenceWriter;
+  /** The daily digest of the evidence archive (scheduled). */
+  public readonly evidenceDigest: EvidenceDigest;
   /** Seals STS credentials until collection (grant: Encrypt, API: Decrypt). */
   public readonly vault: CredentialsVault;
   /** The KMS key of {@link vault}. */
@@ -141,8 +144,23 @@ export class BrokerStack extends Stack {
       key: props.evidence.key,
     });
     const evidence = this.evidenceWriter.function;
+    this.evidenceDigest = new EvidenceDigest(this, 'EvidenceDigest', {
+      policy: this.bundledPolicy,
+      bucket: props.evidence.bucketIn(this, 'EvidenceBucketForDigest'),
+      key: props.evidence.key,
+    });
+    const digest = this.evidenceDigest.function;
     api.bindEvidenceBucket(props.evidence.bucketIn(this, 'EvidenceBucketForApi'), props.evidence.key, 'read');
-    this.functions = { validate, 'await-approval': awaitApproval, grant, revoke, api, sweeper, evidence };
+    this.functions = {
+      validate,
+      'await-approval': awaitApproval,
+      grant,
+      revoke,
+      api,
+      sweeper,
+      evidence,
+      digest,
+    };
 
     if (props.policy.slack) {
       this.slack = new SlackIntegration(this, 'Slack', {
@@ -161,7 +179,12 @@ export class BrokerStack extends Stack {
       new CfnOutput(this, 'SlackInteractionsUrl', { value: this.api.api.urlForPath(SLACK_ROUTE.path) });
     }
 
-    this.alarms = [workflowFailedAlarm(this), this.sweeper.errorsAlarm, this.evidenceWriter.deadLetterAlarm];
+    this.alarms = [
+      workflowFailedAlarm(this),
+      this.sweeper.errorsAlarm,
+      this.evidenceWriter.deadLetterAlarm,
+      this.evidenceDigest.errorsAlarm,
+    ];
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn });
     new CfnOutput(this, 'GrantRoleArn', {

@@ -1,3 +1,4 @@
+import { addDays, buildDigests, type DigestOutcome, dayOf } from '#core/audit/digest.ts';
 import { archiveEvent } from '#core/audit/evidence.ts';
 import type { AuditEvent } from '#core/model.ts';
 import { DirectoryEvidenceArchive } from './fakes/evidence-archive.ts';
@@ -37,5 +38,14 @@ export class LocalEvidence {
   /** Resolves when every event recorded so far is archived (or failed). */
   async settled(): Promise<void> {
     while (this.#pending.size > 0) await Promise.all(this.#pending);
+  }
+
+  /**
+   * Builds the daily digests of the days that are over (through yesterday, UTC), as the scheduled digest
+   * function does in AWS; the local runtime runs it from the sweeper's timer. Idempotent.
+   */
+  async digest(now: Date = new Date()): Promise<DigestOutcome[]> {
+    await this.settled();
+    return buildDigests(this.archive, addDays(dayOf(now), -1));
   }
 }

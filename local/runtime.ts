@@ -235,6 +235,8 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       // The sweeper runs on its own timer here (see below), not from the state machine.
       sweeper: sweep,
       evidence: (event: unknown) => archiveStreamBatch(evidence.archive, event as DynamoDBStreamEvent),
+      // The daily digest also runs from the sweeper's timer (see below).
+      digest: () => evidence.digest(),
     } as Record<HandlerName, LocalHandler>;
     server = createLocalServer(
       api,
@@ -269,6 +271,16 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
                 log(`sweeper could not sweep account ${a.account}: ${a.error}`);
             },
             (error: unknown) => log(`sweeper failed: ${(error as Error).message}`),
+          );
+          evidence.digest().then(
+            (outcomes) => {
+              for (const o of outcomes) {
+                if (o.outcome === 'written')
+                  log(`evidence: digest of ${o.day} written (${o.requests} requests)`);
+                else if (!o.agrees) log(`evidence: digest of ${o.day} differs from the heads archived now`);
+              }
+            },
+            (error: unknown) => log(`digest failed: ${(error as Error).message}`),
           );
         }, opts.sweepIntervalMs)
       : undefined;

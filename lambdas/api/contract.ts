@@ -58,6 +58,20 @@ export const listQuery = z.strictObject({
   next: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
 });
 
+/** `GET /evidence/digests?since=<days>`: the window of the digest chain to check, in whole days. */
+export const digestQuery = z.strictObject({
+  since: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(
+          /^(?:[1-9]\d{0,2}|[1-2]\d{3}|3[0-5]\d\d|36[0-4]\d|3650)$/,
+          'must be a whole number of days from 1 to 3650',
+        ),
+      ),
+  ),
+});
+
 /** The user routes, in the order the API builds them; every one requires SigV4 (AWS_IAM). */
 export const USER_ROUTES = [
   { method: 'POST', path: '/requests', who: 'caller', auth: 'iam', body: 'core', success: 202 },
@@ -126,6 +140,15 @@ export const USER_ROUTES = [
     who: 'requester-or-approvers',
     auth: 'iam',
     body: 'none',
+    success: 200,
+  },
+  {
+    method: 'GET',
+    path: '/evidence/digests',
+    who: 'approvers',
+    auth: 'iam',
+    body: 'none',
+    query: digestQuery,
     success: 200,
   },
   {

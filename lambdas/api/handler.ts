@@ -8,6 +8,7 @@ import { extendRequest } from '#core/requests/extend.ts';
 import { pendingApprovals } from '#core/requests/pending-approvals.ts';
 import { cancelRequest, decide, getRequest, submitRequest } from '#core/requests/requests.ts';
 import { eligibleRules } from '#core/requests/rules.ts';
+import { verifyEvidenceDigests } from '#core/requests/verify-digests.ts';
 import { verifyRequestEvidence } from '#core/requests/verify-evidence.ts';
 import { parseWith } from '#core/schema.ts';
 import { revokeEarly } from '#core/workflow/steps.ts';
@@ -94,6 +95,8 @@ const routes: RouteTable = {
     extendRequest(deps, caller, idOf(event), body),
   'GET /requests/{id}/verify': async ({ deps, event, caller }) =>
     verifyRequestEvidence(deps, caller, idOf(event)),
+  'GET /evidence/digests': async ({ deps, caller, query }) =>
+    verifyEvidenceDigests(deps, caller, Number(query.since ?? 30)),
   'GET /requests/{id}/credentials': async ({ deps, event, caller }) =>
     collectCredentials(deps, caller, idOf(event)),
 };

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { chainEvent, GENESIS_HASH } from '#core/audit/chain.ts';
+import { dayOf } from '#core/audit/digest.ts';
 import type { AuditEvent } from '#core/model.ts';
 import { LOCAL_AWS } from '../../local/engines/dynamodb-local.ts';
 import type { LocalBroker } from '../../local/runtime.ts';
@@ -123,5 +124,36 @@ describe('local runtime: write-once evidence', () => {
     expect(verify).toMatchObject({ status: 200, body: { ok: false, seq: 2 } });
     expect(cli.code).toBe(1);
     expect(cli.stdout).toContain(`${id}  DOES NOT VERIFY at event 2:`);
+  }, 30_000);
+
+  it('reports a request deleted from the table through the daily digest (API and jit audit verify --since)', async () => {
+    // Prepare: a finished request, today's digest built (as the sweeper's timer does once the day is over),
+    // then the request deleted from the table, its archived events left
+    const id = await finishedRequest();
+    const events = await broker.deps.store.events(id);
+    const outcomes = await broker.evidence.digest(new Date(Date.now() + 86_400_000));
+    for (const sk of ['META', ...events.map((e) => `EVT#${String(e.seq).padStart(6, '0')}`)]) {
+      await db.send(new DeleteCommand({ TableName: broker.tableName, Key: { pk: `REQ#${id}`, sk } }));
+    }
+    // Act
+    const byApprover = await call<{ ok: boolean; problems: { day: string; requestId?: string }[] }>(
+      broker,
+      APPROVER('bob'),
+      'GET',
+      '/evidence/digests?since=1',
+    );
+    const byRequester = await call(broker, DEV('alice'), 'GET', '/evidence/digests?since=1');
+    const cli = await jit(broker, APPROVER('bob'), 'audit', 'verify', '--since', '1d');
+    // Assess
+    const today = dayOf(new Date());
+    expect(outcomes.at(-1)).toMatchObject({ day: today, outcome: 'written' });
+    expect(byApprover.status).toBe(200);
+    expect(byApprover.body.ok).toBe(false);
+    expect(byApprover.body.problems).toContainEqual(expect.objectContaining({ day: today, requestId: id }));
+    expect(byRequester.status).toBe(403);
+    expect(cli.code).toBe(1);
+    expect(cli.stdout).toContain(
+      `daily digest ${today}  ${id}  DOES NOT VERIFY: the request is not in the table`,
+    );
   }, 30_000);
 });

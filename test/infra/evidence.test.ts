@@ -14,11 +14,11 @@ type Json = any;
 
 const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 
-/** Every action the evidence function's role is allowed. */
-function evidenceActions(template: Template): string[] {
+/** Every Allow statement of the role of the function with this handler. */
+function allowed(template: Template, handler = 'evidence'): Json[] {
   const fns = Object.values<Json>(
     template.findResources('AWS::Lambda::Function', {
-      Properties: { Environment: { Variables: { JIT_HANDLER: 'evidence' } } },
+      Properties: { Environment: { Variables: { JIT_HANDLER: handler } } },
     }),
   );
   expect(fns).toHaveLength(1);
@@ -27,10 +27,29 @@ function evidenceActions(template: Template): string[] {
     asArray<Json>(p.Properties.Roles).some((r) => r.Ref === role),
   );
   return policies.flatMap((p) =>
-    asArray<Json>(p.Properties.PolicyDocument.Statement)
-      .filter((s) => s.Effect === 'Allow')
-      .flatMap((s) => asArray<string>(s.Action)),
+    asArray<Json>(p.Properties.PolicyDocument.Statement).filter((s) => s.Effect === 'Allow'),
   );
+}
+
+/** Every action the role of the function with this handler is allowed. */
+function evidenceActions(template: Template, handler = 'evidence'): string[] {
+  return allowed(template, handler).flatMap((s) => asArray<string>(s.Action));
+}
+
+/** The S3 statements of a role as `action → key patterns` (the resource's tail after the bucket name). */
+function s3Grants(template: Template, handler: string): Record<string, string[]> {
+  const grants: Record<string, string[]> = {};
+  for (const s of allowed(template, handler)) {
+    for (const action of asArray<string>(s.Action).filter((a) => a.startsWith('s3:'))) {
+      const tails = asArray<Json>(s.Resource).map((r) => {
+        const text = JSON.stringify(r);
+        const m = /\/(\w+)\/\*"/.exec(text);
+        return m ? `${m[1]}/*` : 'bucket';
+      });
+      grants[action] = [...(grants[action] ?? []), ...tails].sort();
+    }
+  }
+  return grants;
 }
 
 describe('evidence archive', () => {
@@ -88,6 +107,31 @@ describe('evidence archive', () => {
     });
   });
 
+  it('takes the mode and retention from the policy config (jit.config.ts `evidence`)', () => {
+    // Prepare
+    const policy = testConfig({ evidence: { mode: 'compliance', retentionDays: 730 } });
+    // Act
+    const built = buildBrokerApp({
+      policy,
+      nag: false,
+      appProps: { context: { 'aws:cdk:bundling-stacks': [] } },
+    });
+    const template = Template.fromStack(built.stateful);
+    // Assess
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      ObjectLockConfiguration: { Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 730 } } },
+    });
+  });
+
+  it('refuses a config retention beyond 100 years or an unknown mode, naming the field', () => {
+    // Act
+    const tooLong = () => testConfig({ evidence: { mode: 'governance', retentionDays: 40_000 } });
+    const unknown = () => testConfig({ evidence: { mode: 'legal-hold' as never, retentionDays: 30 } });
+    // Assess
+    expect(tooLong).toThrow(/evidence\.retentionDays/);
+    expect(unknown).toThrow(/evidence\.mode/);
+  });
+
   it('refuses a retention that is not a whole number of days', () => {
     // Act
     const build = () => new EvidenceBucket(new Stack(new App(), 'Probe'), 'Evidence', { retentionDays: 0.5 });
@@ -129,6 +173,36 @@ describe('evidence archive', () => {
     const s3 = actions.filter((a) => a.startsWith('s3:'));
     expect(s3.sort()).toEqual(['s3:GetObject', 's3:PutObject']);
     for (const a of actions) {
+      expect(a).not.toMatch(/Delete|Retention|LegalHold|Bypass|\*$/);
+    }
+  });
+
+  it('lets the evidence function put events and head markers only', () => {
+    // Assess
+    expect(s3Grants(broker, 'evidence')).toEqual({
+      's3:PutObject': ['events/*', 'heads/*'],
+      's3:GetObject': ['events/*', 'heads/*'],
+    });
+  });
+
+  it('runs the digest function daily at 00:30 UTC: it writes digests/*, reads heads/*, lists both, deletes nothing', () => {
+    // Assess
+    const fns = broker.findResources('AWS::Lambda::Function', {
+      Properties: { Environment: { Variables: { JIT_HANDLER: 'digest' } } },
+    });
+    const [fnId] = Object.keys(fns);
+    broker.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(30 0 * * ? *)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] } })],
+    });
+    expect(s3Grants(broker, 'digest')).toEqual({
+      's3:PutObject': ['digests/*'],
+      's3:GetObject': ['digests/*', 'heads/*'],
+      's3:ListBucket': ['bucket'],
+    });
+    const list = allowed(broker, 'digest').find((s) => asArray<string>(s.Action).includes('s3:ListBucket'));
+    expect(list.Condition).toEqual({ StringLike: { 's3:prefix': ['heads/*', 'digests/*'] } });
+    for (const a of evidenceActions(broker, 'digest')) {
       expect(a).not.toMatch(/Delete|Retention|LegalHold|Bypass|\*$/);
     }
   });

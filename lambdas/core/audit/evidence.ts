@@ -2,6 +2,7 @@ import { AlreadyArchivedError, EvidenceMismatchError } from '../errors.ts';
 import type { AuditEvent } from '../model.ts';
 import type { AuditStore, EvidenceArchive } from '../ports.ts';
 import { canonicalJson, verifyChain } from './chain.ts';
+import { archiveHead } from './digest.ts';
 
 /** Where an event is archived: `events/<requestId>/<seq, 10 digits>.json`, so keys sort by seq. */
 export function evidenceKey(requestId: string, seq: number): string {
@@ -24,19 +25,24 @@ export type ArchiveOutcome = 'written' | 'already-archived';
 /**
  * Archives one event, write-once. A redelivered event finds its object already there and compares it:
  * identical is done, different means the table was rewritten since, and throws EvidenceMismatchError.
+ * Then writes the event's head marker (`heads/<day>/…`, write-once too), which the daily digest lists.
  */
 export async function archiveEvent(archive: EvidenceArchive, event: AuditEvent): Promise<ArchiveOutcome> {
   const key = evidenceKey(event.requestId, event.seq);
   const body = evidenceBody(event);
+  let outcome: ArchiveOutcome = 'written';
   try {
     await archive.put(key, body);
-    return 'written';
   } catch (error) {
     if (!(error instanceof AlreadyArchivedError)) throw error;
     const archived = await archive.get(key);
-    if (archived === body) return 'already-archived';
-    throw new EvidenceMismatchError(`${key} is archived with other content than the table's event`);
+    if (archived !== body) {
+      throw new EvidenceMismatchError(`${key} is archived with other content than the table's event`);
+    }
+    outcome = 'already-archived';
   }
+  await archiveHead(archive, event);
+  return outcome;
 }
 
 /** One change record of the table, already decoded: its id in the batch and the new item, if any. */

@@ -101,6 +101,17 @@ export const configSchema = z.strictObject({
   externalId: z.optional(z.string()),
   /** The grantor roles also require `aws:PrincipalOrgID` to equal this organization. */
   organizationId: z.optional(z.string()),
+  /**
+   * The write-once evidence archive (S3 Object Lock): `governance` (a role with the bypass permission may
+   * delete early) or `compliance` (nobody may, the root user included, until the retention ends).
+   */
+  evidence: z._default(
+    z.strictObject({
+      mode: z._default(z.enum(['governance', 'compliance']), 'governance'),
+      retentionDays: z._default(z.int().check(z.gte(1), z.lte(36_500)), 400),
+    }),
+    { mode: 'governance', retentionDays: 400 },
+  ),
   /** Deploy the grantor with one service-managed StackSet to these OUs (from the management account). */
   grantorStackSet: z.optional(grantorStackSetSchema),
 });

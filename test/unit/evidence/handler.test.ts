@@ -1,6 +1,7 @@
 import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import { chainEvent, GENESIS_HASH } from '#core/audit/chain.ts';
+import { canonicalJson, chainEvent, GENESIS_HASH } from '#core/audit/chain.ts';
+import { headKey } from '#core/audit/digest.ts';
 import { evidenceBody, evidenceKey } from '#core/audit/evidence.ts';
 import { archiveStreamBatch } from '#lambdas/evidence/handler.ts';
 import { MemoryArchive } from '../../support/memory-archive.ts';
@@ -60,7 +61,10 @@ describe('evidence function', () => {
     const out = await archiveStreamBatch(archive, batch(META, record('100')));
     // Assess
     expect(out).toEqual({ batchItemFailures: [] });
-    expect([...archive.objects]).toEqual([[evidenceKey('req-1', 1), evidenceBody(EVENT)]]);
+    expect([...archive.objects]).toEqual([
+      [evidenceKey('req-1', 1), evidenceBody(EVENT)],
+      [headKey(EVENT), canonicalJson({ requestId: 'req-1', seq: 1, hash: EVENT.hash })],
+    ]);
   });
 
   it('succeeds on a redelivered batch without overwriting', async () => {
