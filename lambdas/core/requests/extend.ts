@@ -4,7 +4,6 @@
  * the parent's workflow is never touched, so an extension not granted in time changes nothing.
  */
 import * as z from 'zod/mini';
-import { chainEvent, GENESIS_HASH } from '../audit/chain.ts';
 import { load, move } from '../audit/transition.ts';
 import {
   ConflictError,
@@ -21,7 +20,7 @@ import { validateRequest } from '../policy/validate.ts';
 import type { Deps } from '../ports.ts';
 import { arnCovers } from '../principals.ts';
 import { parseWith } from '../schema.ts';
-import { ruleOf } from './requests.ts';
+import { newRequest, ruleOf } from './requests.ts';
 
 /** A chain (the first grant and its extensions) lasts at most this many times the rule's maximum. */
 export const CHAIN_LIFETIME_FACTOR = 2;
@@ -183,39 +182,11 @@ export async function extendRequest(
     deps.config,
     { ruleId: rule.id },
   );
-  const id = deps.ids.requestId();
-  const at = now.toISOString();
-  const event = chainEvent({
-    requestId: id,
-    seq: 1,
-    from: null,
-    to: 'REQUESTED',
-    at,
-    actor: caller,
-    details: { ruleId: rule.id, extends: parent.id, reasonCode: asked.reasonCode },
-    prevHash: GENESIS_HASH,
+  const { request: child, event } = newRequest(deps, caller, valid, {
+    details: { extends: parent.id, reasonCode: asked.reasonCode },
+    fields: { extends: parent.id, reasonCode: asked.reasonCode, chainEndsBy },
   });
-  const child: AccessRequest = {
-    id,
-    status: 'REQUESTED',
-    version: 1,
-    lastHash: event.hash,
-    requester: caller,
-    target: valid.target,
-    targetType: valid.targetType,
-    kind: valid.kind,
-    ruleId: rule.id,
-    permissions: valid.permissions,
-    durationSeconds: valid.durationSeconds,
-    reason: valid.reason,
-    ...(valid.ticket === undefined ? {} : { ticket: valid.ticket }),
-    approvals: [],
-    createdAt: at,
-    updatedAt: at,
-    extends: parent.id,
-    reasonCode: asked.reasonCode,
-    chainEndsBy,
-  };
+  const id = child.id;
   await deps.store.create(child, event);
   try {
     // The note is a conditional write on the parent as read: a revoke landing meanwhile refuses it.

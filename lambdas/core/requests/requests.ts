@@ -11,7 +11,7 @@ import type { Status } from '../lifecycle.ts';
 import { type AccessRequest, type AuditEvent, type PublicRequest, toPublic } from '../model.ts';
 import type { PolicyConfig, Rule } from '../policy/config.ts';
 import { distinctPeople, samePerson } from '../policy/people.ts';
-import { validateRequest } from '../policy/validate.ts';
+import { type ValidatedRequest, validateRequest } from '../policy/validate.ts';
 import type { Deps } from '../ports.ts';
 import { arnMatches } from '../principals.ts';
 
@@ -42,6 +42,29 @@ export async function submitRequest(
   body: unknown,
 ): Promise<{ requestId: string; status: Status }> {
   const valid = validateRequest(body, caller, deps.config);
+  const { request, event } = newRequest(deps, caller, valid);
+  const id = request.id;
+  await deps.store.create(request, event);
+  try {
+    await deps.workflow.start(id);
+  } catch (error) {
+    // Nothing was granted; close the request so it does not sit in REQUESTED forever.
+    await move(deps, request, 'REJECTED', 'system:broker', { reason: 'the workflow could not be started' });
+    throw error;
+  }
+  return { requestId: id, status: 'REQUESTED' };
+}
+
+/**
+ * A REQUESTED request item and its first event, from a validated request. `extra` adds fields to the item
+ * and to the event's details (an extension's link to its parent).
+ */
+export function newRequest(
+  deps: Pick<Deps, 'ids' | 'clock'>,
+  caller: string,
+  valid: ValidatedRequest,
+  extra: { readonly fields?: Partial<AccessRequest>; readonly details?: Record<string, unknown> } = {},
+): { request: AccessRequest; event: AuditEvent } {
   const id = deps.ids.requestId();
   const at = deps.clock.now().toISOString();
   const event = chainEvent({
@@ -51,7 +74,7 @@ export async function submitRequest(
     to: 'REQUESTED',
     at,
     actor: caller,
-    details: { ruleId: valid.rule.id },
+    details: { ruleId: valid.rule.id, ...extra.details },
     prevHash: GENESIS_HASH,
   });
   const request: AccessRequest = {
@@ -71,16 +94,9 @@ export async function submitRequest(
     approvals: [],
     createdAt: at,
     updatedAt: at,
+    ...extra.fields,
   };
-  await deps.store.create(request, event);
-  try {
-    await deps.workflow.start(id);
-  } catch (error) {
-    // Nothing was granted; close the request so it does not sit in REQUESTED forever.
-    await move(deps, request, 'REJECTED', 'system:broker', { reason: 'the workflow could not be started' });
-    throw error;
-  }
-  return { requestId: id, status: 'REQUESTED' };
+  return { request, event };
 }
 
 /** `GET /requests/{id}`: the request and its events, for the requester and the rule's approvers only. */
