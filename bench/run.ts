@@ -16,6 +16,7 @@ import { startLocalBroker } from '../local/runtime.ts';
 import { accountsFigures, accountsMd } from './accounts.ts';
 import { cliFigures, cliMd } from './cli.ts';
 import { concurrencyFigures } from './concurrent.ts';
+import { reviewFigures, reviewMd } from './review.ts';
 import { median } from './stats.ts';
 import { transitionFigures } from './transitions.ts';
 
@@ -142,9 +143,9 @@ async function localFigures(lifecycles: number, burst: number) {
 }
 
 /** Which parts run: all by default; `BENCH_PARTS=transitions,concurrency` while developing. */
-const PARTS = (process.env.BENCH_PARTS ?? 'synth,local,accounts,cli,slack,transitions,concurrency').split(
-  ',',
-);
+const PARTS = (
+  process.env.BENCH_PARTS ?? 'synth,local,accounts,cli,slack,review,transitions,concurrency'
+).split(',');
 const part = (name: string) => PARTS.includes(name);
 const envInt = (name: string, fallback: number) => {
   const v = Number(process.env[name]);
@@ -241,10 +242,12 @@ async function main() {
       if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
     }
   }
+  const review = await attempt('review', () => reviewFigures());
   const { transitions, concurrency } = await lifecycleFigures();
   const failures = [
     ...partErrors,
     ...(cli?.failures ?? []),
+    ...(review?.problems ?? []),
     ...(transitions?.failures ?? []),
     ...(concurrency?.problems ?? []),
   ];
@@ -257,6 +260,7 @@ async function main() {
     accounts,
     cli,
     slack,
+    review,
     transitions,
     concurrency,
     failures,
@@ -284,6 +288,7 @@ async function main() {
     ...(accounts ? ['', ...accountsMd(accounts)] : []),
     ...(cli ? ['', ...cliMd(cli)] : []),
     ...(slack ? ['', '## Slack callback', '', '```json', JSON.stringify(slack, null, 2), '```'] : []),
+    ...(review ? ['', ...reviewMd(review)] : []),
     ...(transitions ? ['', ...transitionsMd(transitions)] : []),
     ...(concurrency ? ['', ...concurrencyMd(concurrency)] : []),
     ...(partErrors.length ? ['', ...partErrors.map((e) => `**FAIL** part ${e}`)] : []),

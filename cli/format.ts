@@ -19,7 +19,7 @@ export function paintStatus(status: string, c: Colours): string {
 }
 
 /** `12m left` until an ISO time, or `ended`. */
-function timeLeft(iso: string, now = Date.now()): string {
+export function timeLeft(iso: string, now = Date.now()): string {
   const left = (Date.parse(iso) - now) / 1000;
   return left > 0 ? `${formatDuration(left)} left` : 'ended';
 }

@@ -47,6 +47,11 @@ export function buildBrokerApp(opts: BrokerAppOptions) {
   const stateful = new StatefulStack(app, `${prefix}Stateful`, {
     env: opts.env,
     evidence: { mode: opts.policy.evidence.mode, retentionDays: opts.policy.evidence.retentionDays },
+    audit: {
+      ...(opts.policy.audit.athena ? { athena: opts.policy.audit.athena } : {}),
+      ...(opts.policy.accounts ? { accounts: listedAccounts(opts.policy).map((a) => a.id) } : {}),
+      ...(opts.policy.audit.regions ? { regions: opts.policy.audit.regions } : {}),
+    },
   });
   const broker = new BrokerStack(app, `${prefix}Broker`, {
     env: opts.env,
@@ -61,7 +66,14 @@ export function buildBrokerApp(opts: BrokerAppOptions) {
   const grantors: GrantorStack[] = [];
   let grantorStackSet: GrantorStackSetStack | undefined;
   if (opts.policy.accounts && hubAccount) {
-    const common = { policy: opts.policy, hubAccount, brokerStackName: broker.stackName };
+    // The forwarders target the hub bus in the broker's region (when the synth knows it).
+    const hubRegion = Token.isUnresolved(broker.region) ? undefined : broker.region;
+    const common = {
+      policy: opts.policy,
+      hubAccount,
+      brokerStackName: broker.stackName,
+      ...(hubRegion ? { hubRegion } : {}),
+    };
     // One stack per listed account, each deployed with that account's credentials.
     for (const account of listedAccounts(opts.policy)) {
       grantors.push(

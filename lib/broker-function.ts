@@ -10,6 +10,7 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '#adapters/table-schema.ts';
@@ -34,6 +35,12 @@ export type HandlerName =
   | 'digest';
 
 /**
+ * The audit entries (`lambdas/review`, `lambdas/first-use`): kept out of {@link HandlerName}, whose every
+ * name the local runtime serves, until it serves these too.
+ */
+export type AuditHandlerName = 'review' | 'first-use';
+
+/**
  * Credential providers the SDK's default chain imports lazily, after `fromEnv`. In Lambda the execution
  * role's credentials are always in the environment, so the chain stops at `fromEnv` and these are never
  * loaded; leaving them out of the bundle saves about 80 KiB per function (the SSO/STS/OIDC clients of
@@ -54,7 +61,7 @@ export const UNREACHED_CREDENTIAL_PROVIDERS = [
 /** Props of {@link BrokerFunction}. */
 export interface BrokerFunctionProps {
   /** Which entry under `lambdas/` to bundle. */
-  readonly handler: HandlerName;
+  readonly handler: HandlerName | AuditHandlerName;
   /** The validated policy config; copied into the bundle as `jit-policy.json`. */
   readonly policy: PolicyConfig;
   /** @default Duration.seconds(30) */
@@ -71,8 +78,11 @@ export interface BrokerFunctionProps {
   readonly roleName?: string;
 }
 
-/** The broker functions the grantor roles trust, and so whose execution roles have stable names. */
-export const GRANTOR_CALLERS = ['grant', 'revoke', 'sweeper'] as const;
+/**
+ * The broker functions the grantor roles trust, and so whose execution roles have stable names (the review
+ * reads CloudTrail's event history in each target account through the grantor).
+ */
+export const GRANTOR_CALLERS = ['grant', 'revoke', 'sweeper', 'review'] as const;
 /** One of {@link GRANTOR_CALLERS}. */
 export type GrantorCaller = (typeof GRANTOR_CALLERS)[number];
 
@@ -458,6 +468,43 @@ export class BrokerFunction extends Construct {
         sid: 'EarlyRevokeByRevokeFunction',
         actions: ['lambda:InvokeFunction'],
         resources: [revoke.fn.functionArn],
+      }),
+    );
+    return this;
+  }
+
+  /**
+   * Lets the function hand on-demand audit reviews to the review function: lambda:InvokeFunction on that
+   * function's ARN only (the caller then needs no CloudTrail, Athena or STS permission of its own).
+   */
+  bindReviewFunction(review: BrokerFunction): this {
+    // The env name the Lambda side reads for the review function (runtime config: reviewFunctionName).
+    this.fn.addEnvironment('JIT_REVIEW_FUNCTION_NAME', review.fn.functionName);
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'AuditReviewByReviewFunction',
+        actions: ['lambda:InvokeFunction'],
+        resources: [review.fn.functionArn],
+      }),
+    );
+    return this;
+  }
+
+  /**
+   * Points the function at the alert topic and lets it publish there only, with the topic key's data-key
+   * operations SNS needs for an encrypted topic (break-glass announcements, overdue reviews).
+   */
+  bindAlertTopic(topic: ITopic, key: IKey): this {
+    // The env name the Lambda side reads for the alert topic (runtime config: alertTopicArn).
+    this.fn.addEnvironment('JIT_ALERT_TOPIC_ARN', topic.topicArn);
+    this.fn.addToRolePolicy(
+      new PolicyStatement({ sid: 'PublishAlerts', actions: ['sns:Publish'], resources: [topic.topicArn] }),
+    );
+    this.fn.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'AlertTopicKey',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [key.keyArn],
       }),
     );
     return this;

@@ -12,9 +12,13 @@ import type { Construct } from 'constructs';
 import { listedAccounts } from '#core/policy/accounts.ts';
 import { type PolicyConfig, parsePolicyConfig } from '#core/policy/config.ts';
 import { METRICS_NAMESPACE } from '#lambdas/runtime/logger.ts';
+import { ActivityHub } from './activity-events.ts';
+import { AlertTopic } from './alert-topic.ts';
 import { acknowledgeApiFindings } from './api-acknowledgements.ts';
+import { AuditReview } from './audit-review.ts';
 import { BrokerApi, SLACK_ROUTE } from './broker-api.ts';
 import {
+  type AuditHandlerName,
   BrokerFunction,
   brokerRoleName,
   GRANTOR_CALLERS,
@@ -49,7 +53,9 @@ export class BrokerStack extends Stack {
   public readonly workflow: BrokerWorkflow;
   public readonly api: BrokerApi;
   /** The broker's functions by handler name (the Slack callback is `slack.callback`). */
-  public readonly functions: Readonly<Record<Exclude<HandlerName, 'slack'>, BrokerFunction>>;
+  public readonly functions: Readonly<
+    Record<Exclude<HandlerName | AuditHandlerName, 'slack'>, BrokerFunction>
+  >;
   /** Slack approvals, when the config has a `slack` section. */
   public readonly slack?: SlackIntegration;
   /** Revokes what outlived its expiry, every 5 minutes. */
@@ -62,6 +68,12 @@ export class BrokerStack extends Stack {
   public readonly vault: CredentialsVault;
   /** The KMS key of {@link vault}. */
   public readonly credentialsKey: Key;
+  /** The audit review (scheduled follow-ups, on-demand CloudTrail reads for the API). */
+  public readonly review: AuditReview;
+  /** Where the JIT sessions' CloudTrail records reach the first-use function. */
+  public readonly activity: ActivityHub;
+  /** Break-glass alerts and the overdue-review alarm publish here. */
+  public readonly alertTopic: AlertTopic;
   /** Alarms to route to the on-call (attach an SNS action): failed executions, sweeper errors. */
   public readonly alarms: readonly Alarm[];
   /** The config the functions carry: the validated one plus this stack's own roles as protected. */
@@ -93,13 +105,13 @@ export class BrokerStack extends Stack {
     };
     parsePolicyConfig(this.bundledPolicy);
 
-    // The grantor roles trust the grant, revoke and sweeper roles by ARN: with listed accounts, their names
+    // The grantor roles trust the grant, revoke, sweeper and review roles by ARN: with listed accounts, their names
     // are fixed (and inside the protected `<stackName>-*`).
-    const roleName = (handler: HandlerName) =>
+    const roleName = (handler: HandlerName | AuditHandlerName) =>
       props.policy.accounts && (GRANTOR_CALLERS as readonly string[]).includes(handler)
         ? { roleName: brokerRoleName(this.stackName, handler as GrantorCaller) }
         : {};
-    const fn = (handler: HandlerName, id: string) =>
+    const fn = (handler: HandlerName | AuditHandlerName, id: string) =>
       new BrokerFunction(this, id, {
         handler,
         policy: this.bundledPolicy,
@@ -115,6 +127,9 @@ export class BrokerStack extends Stack {
       .bindTargets(props.policy, ['Delete', 'Get'])
       .bindCredentialRoles(props.policy, 'sessionDeny');
     const api = fn('api', 'ApiFunction');
+    this.alertTopic = new AlertTopic(this, 'AlertTopic');
+    // Break-glass grants are announced the moment they are made.
+    grant.bindAlertTopic(this.alertTopic.topic, this.alertTopic.key);
     this.vault = new CredentialsVault(this, 'CredentialsVault', { sealers: [grant], openers: [api] });
     this.credentialsKey = this.vault.key;
 
@@ -150,6 +165,28 @@ export class BrokerStack extends Stack {
       key: props.evidence.key,
     });
     const digest = this.evidenceDigest.function;
+    this.review = new AuditReview(this, 'AuditReview', {
+      policy: props.policy,
+      bundledPolicy: this.bundledPolicy,
+      table: props.table,
+      alertTopic: this.alertTopic.topic,
+      alertKey: this.alertTopic.key,
+      ...roleName('review'),
+    });
+    const review = this.review.function;
+    this.alertTopic.notify(this.review.overdueAlarm);
+    // The API answers on-demand reviews through the review function: no CloudTrail, Athena or STS of its own.
+    api.bindReviewFunction(review);
+    const firstUse = fn('first-use', 'FirstUseFunction');
+    this.activity = new ActivityHub(this, 'Activity', {
+      target: firstUse.fn,
+      ...(props.policy.accounts
+        ? {
+            accounts: listedAccounts(props.policy).map((a) => a.id),
+            ...(props.policy.organizationId ? { organizationId: props.policy.organizationId } : {}),
+          }
+        : {}),
+    });
     api.bindEvidenceBucket(props.evidence.bucketIn(this, 'EvidenceBucketForApi'), props.evidence.key, 'read');
     this.functions = {
       validate,
@@ -160,6 +197,8 @@ export class BrokerStack extends Stack {
       sweeper,
       evidence,
       digest,
+      review,
+      'first-use': firstUse,
     };
 
     if (props.policy.slack) {
@@ -167,7 +206,7 @@ export class BrokerStack extends Stack {
         policy: this.bundledPolicy,
         table: props.table,
         stateMachine: sm,
-        cardWriters: [awaitApproval, grant, revoke, api],
+        cardWriters: [awaitApproval, grant, revoke, api, firstUse],
       });
     }
     this.api = new BrokerApi(this, 'Http', {
@@ -184,7 +223,12 @@ export class BrokerStack extends Stack {
       this.sweeper.errorsAlarm,
       this.evidenceWriter.deadLetterAlarm,
       this.evidenceDigest.errorsAlarm,
+      this.review.overdueAlarm,
     ];
+    new CfnOutput(this, 'AlertTopicArn', {
+      description: 'Subscribe the on-call: break-glass grants and overdue break-glass reviews',
+      value: this.alertTopic.topic.topicArn,
+    });
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url });
     new CfnOutput(this, 'StateMachineArn', { value: sm.stateMachineArn });
     new CfnOutput(this, 'GrantRoleArn', {

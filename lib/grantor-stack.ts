@@ -22,6 +22,7 @@ import {
 } from '#core/policy/accounts.ts';
 import type { PolicyConfig } from '#core/policy/config.ts';
 import { acknowledgeWildcard } from './acknowledge.ts';
+import { ActivityForwarder, activityBusArn } from './activity-events.ts';
 import {
   brokerRoleName,
   credentialRolePatterns,
@@ -33,6 +34,9 @@ import {
  * Actions no grantor ever needs, denied on every resource whatever an Allow (its own, or one attached to it
  * later) says: each would let a compromised broker make itself or someone else more powerful.
  */
+/** The RoleSessionName of the review function on the grantors (`jit-<handler>`, see grantorSessionName). */
+const REVIEW_SESSION = 'jit-review';
+
 export const GRANTOR_DENIED_ACTIONS = [
   'iam:CreateRole',
   'iam:CreateUser',
@@ -68,9 +72,9 @@ export const ALWAYS_GUARDED_ROLES = [
 export interface GrantorRoleProps {
   /** The validated policy config (targets, protected principals, ExternalId, organization). */
   readonly policy: PolicyConfig;
-  /** The hub account, where the broker's grant, revoke and sweeper roles live. */
+  /** The hub account, where the broker's grant, revoke, sweeper and review roles live. */
   readonly hubAccount: string;
-  /** The broker stack's name: its roles are `<name>-grant`, `<name>-revoke`, `<name>-sweeper`. */
+  /** The broker stack's name: its roles are `<name>-grant`, `<name>-revoke`, `<name>-sweeper`, `<name>-review`. */
   readonly brokerStackName: string;
   /** The grantor role's name in this account. */
   readonly roleName: string;
@@ -90,11 +94,12 @@ interface PolicyDocument {
 
 /**
  * The guarded role of one target account that the broker assumes to grant there: it may only put, read,
- * delete and list inline policies on that account's target patterns, read credential roles and list roles
- * and users. An explicit Deny keeps it off itself, the broker's roles, SSO-reserved and service-linked
+ * delete and list inline policies on that account's target patterns, read credential roles, list roles
+ * and users, and read the CloudTrail event history. An explicit Deny keeps it off itself, the broker's roles, SSO-reserved and service-linked
  * roles, OrganizationAccountAccessRole and the protected principals, and off every action that could
  * escalate; a permissions boundary with the same Allow caps whatever is attached to it later. Only the
- * broker's grant, revoke and sweeper roles may assume it, with the ExternalId (and from the organization).
+ * broker's grant, revoke, sweeper and review roles may assume it, with the ExternalId (and from the
+ * organization).
  */
 export class GrantorRole extends Construct {
   public readonly role: CfnRole;
@@ -148,25 +153,40 @@ export class GrantorRole extends Construct {
           Action: [...GRANTOR_DENIED_ACTIONS],
           Resource: '*',
         },
+        {
+          // The audit review only reads CloudTrail: its session (the trust below pins its name) may do
+          // nothing else here, so a compromised review function cannot write a policy.
+          Sid: 'ReviewSessionReadsOnly',
+          Effect: 'Deny',
+          NotAction: 'cloudtrail:LookupEvents',
+          Resource: '*',
+          Condition: { StringLike: { 'aws:userid': `*:${REVIEW_SESSION}` } },
+        },
       ],
     };
-    const callers = GRANTOR_CALLERS.map(
-      (h) => `arn:${partition}:iam::${props.hubAccount}:role/${brokerRoleName(props.brokerStackName, h)}`,
-    );
+    const roleArn = (h: (typeof GRANTOR_CALLERS)[number]) =>
+      `arn:${partition}:iam::${props.hubAccount}:role/${brokerRoleName(props.brokerStackName, h)}`;
+    const writers = GRANTOR_CALLERS.filter((h) => h !== 'review').map(roleArn);
+    const trustConditions = {
+      'sts:ExternalId': props.policy.externalId,
+      ...(props.policy.organizationId ? { 'aws:PrincipalOrgID': props.policy.organizationId } : {}),
+    };
     this.trustPolicy = {
       Version: '2012-10-17',
       Statement: [
         {
           Sid: 'BrokerFunctionsWithExternalId',
           Effect: 'Allow',
-          Principal: { AWS: callers },
+          Principal: { AWS: writers },
           Action: 'sts:AssumeRole',
-          Condition: {
-            StringEquals: {
-              'sts:ExternalId': props.policy.externalId,
-              ...(props.policy.organizationId ? { 'aws:PrincipalOrgID': props.policy.organizationId } : {}),
-            },
-          },
+          Condition: { StringEquals: trustConditions },
+        },
+        {
+          Sid: 'AuditReviewWithExternalId',
+          Effect: 'Allow',
+          Principal: { AWS: roleArn('review') },
+          Action: 'sts:AssumeRole',
+          Condition: { StringEquals: { ...trustConditions, 'sts:RoleSessionName': REVIEW_SESSION } },
         },
       ],
     };
@@ -186,7 +206,7 @@ export class GrantorRole extends Construct {
     });
 
     const reasons: Record<string, string> = {
-      '*': 'iam:ListRoles/ListUsers only (read-only, no resource-level permissions), so the sweeper can find stray jit-* policies; every write is scoped to target patterns and denied on guarded principals.',
+      '*': 'iam:ListRoles/ListUsers and cloudtrail:LookupEvents only (read-only, none has resource-level permissions), so the sweeper can find stray jit-* policies and the audit review can read the event history; every write is scoped to target patterns and denied on guarded principals.',
     };
     for (const s of allows) {
       for (const r of [s.Resource].flat() as string[]) {
@@ -236,6 +256,13 @@ function allowStatements(p: {
     Action: ['iam:ListRoles', 'iam:ListUsers'],
     Resource: '*',
   });
+  // The audit review reads this account's event history (read-only) for what a grant was used for.
+  out.push({
+    Sid: 'ReadEventHistory',
+    Effect: 'Allow',
+    Action: 'cloudtrail:LookupEvents',
+    Resource: '*',
+  });
   return out;
 }
 
@@ -244,8 +271,13 @@ export interface GrantorStackProps extends StackProps {
   readonly policy: PolicyConfig;
   /** The hub account, where the broker runs. */
   readonly hubAccount: string;
-  /** The broker stack's name (its grant, revoke and sweeper role names derive from it). */
+  /** The broker stack's name (its grant, revoke, sweeper and review role names derive from it). */
   readonly brokerStackName: string;
+  /**
+   * The hub's region, where the activity bus is (the forwarder's target).
+   * @default this stack's region
+   */
+  readonly hubRegion?: string;
   /**
    * The grantor role's name.
    * @default the listed account's grantor role name (or the config's default one)
@@ -257,10 +289,13 @@ export interface GrantorStackProps extends StackProps {
 
 /**
  * One target account's grantor: `npx cdk deploy JitGrantor-<account>` with that account's credentials,
- * after the hub broker (IAM refuses a trust policy naming roles that do not exist yet).
+ * after the hub broker (IAM refuses a trust policy naming roles that do not exist yet, and the forwarder's
+ * target bus must exist). With it, the forwarder of this account's JIT session activity to the hub bus.
  */
 export class GrantorStack extends Stack {
   public readonly grantor: GrantorRole;
+  /** Forwards this region's JIT session activity to the hub (see {@link ActivityForwarder} on regions). */
+  public readonly forwarder: ActivityForwarder;
 
   constructor(scope: Construct, id: string, props: GrantorStackProps) {
     super(scope, id, props);
@@ -277,6 +312,16 @@ export class GrantorStack extends Stack {
       roleName,
       ...(props.allAccounts === undefined ? {} : { allAccounts: props.allAccounts }),
     });
+    // IAM's events (and the global STS endpoint's) are delivered in us-east-1 only: deploy this stack
+    // there, or a stack with just an ActivityForwarder, and one in every other region JIT sessions use.
+    this.forwarder = new ActivityForwarder(this, 'ActivityForwarder', {
+      hubBusArn: activityBusArn({
+        partition: this.partition,
+        region: props.hubRegion ?? this.region,
+        hubAccount: props.hubAccount,
+        brokerStackName: props.brokerStackName,
+      }),
+    });
     new CfnOutput(this, 'GrantorRoleArn', { value: this.grantor.role.attrArn });
   }
 }
@@ -286,6 +331,11 @@ export interface GrantorStackSetStackProps extends StackProps {
   readonly policy: PolicyConfig;
   readonly hubAccount: string;
   readonly brokerStackName: string;
+  /**
+   * The hub's region (the forwarders' target bus).
+   * @default each stack instance's own region
+   */
+  readonly hubRegion?: string;
   /**
    * `SELF` from the organization's management account, `DELEGATED_ADMIN` from a delegated administrator.
    * @default 'SELF'
@@ -346,6 +396,7 @@ function synthesizeGrantorTemplate(props: GrantorStackSetStackProps): Record<str
       policy: props.policy,
       hubAccount: props.hubAccount,
       brokerStackName: props.brokerStackName,
+      ...(props.hubRegion ? { hubRegion: props.hubRegion } : {}),
       roleName: props.policy.grantorRoleName ?? DEFAULT_GRANTOR_ROLE_NAME,
       allAccounts: true,
       synthesizer: new DefaultStackSynthesizer({ generateBootstrapVersionRule: false }),

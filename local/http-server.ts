@@ -10,6 +10,25 @@ const MAX_BODY_BYTES = 256 * 1024;
 /** Extra local routes (`/_local/*`), answered with JSON. */
 export type LocalRoutes = Readonly<Record<string, (query: URLSearchParams) => unknown>>;
 
+/** What a `POST /_local/*` route answers: a status and a JSON body. */
+export interface LocalAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+/**
+ * A `POST /_local/*` route: it gets the body parsed as JSON (a body that is not JSON is answered 400 before
+ * it is called) and answers with the same error envelope as the API (see {@link localError}).
+ */
+export interface LocalPostRoute {
+  /** The largest body accepted (413 beyond). @default 256 KiB, as the API */
+  readonly maxBytes?: number;
+  handle(body: unknown): Promise<LocalAnswer>;
+}
+
+/** `POST /_local/*` routes by path. */
+export type LocalPostRoutes = Readonly<Record<string, LocalPostRoute>>;
+
 function send(
   res: ServerResponse,
   status: number,
@@ -23,6 +42,9 @@ function send(
 const error = (code: string, message: string, details?: readonly { field: string; message: string }[]) => ({
   error: { code, message, ...(details ? { details } : {}) },
 });
+
+/** The error envelope of the API and of every `/_local/*` route: `{"error":{"code","message","details?"}}`. */
+export const localError = error;
 
 /** The path and its `%` escapes, or undefined when it cannot be parsed or decoded (the caller answers 400). */
 function parsePath(rawUrl: string | undefined): URL | undefined {
@@ -70,6 +92,31 @@ export function readRawBody(req: IncomingMessage, maxBytes = MAX_BODY_BYTES): Pr
 function sendTooLarge(res: ServerResponse, maxBytes = MAX_BODY_BYTES): void {
   // `Connection: close` makes Node end the socket once this response is flushed (not before).
   send(res, 413, error('PayloadTooLarge', `body exceeds ${maxBytes} bytes`), { connection: 'close' });
+}
+
+/** A `POST /_local/*` route: the JSON body in (400 when it is not JSON), the route's answer out. */
+async function localPostRoute(
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: LocalPostRoute,
+): Promise<void> {
+  const maxBytes = route.maxBytes ?? MAX_BODY_BYTES;
+  const raw = await readRawBody(req, maxBytes);
+  if (raw === undefined) return sendTooLarge(res, maxBytes);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    return send(
+      res,
+      400,
+      error('InvalidRequest', 'the body is not JSON', [
+        { field: 'body', message: 'must be a JSON document' },
+      ]),
+    );
+  }
+  const out = await route.handle(body);
+  send(res, out.status, out.body);
 }
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
@@ -123,6 +170,7 @@ export function createLocalServer(
   api: (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>,
   localRoutes: LocalRoutes,
   slack?: Handler,
+  localPosts: LocalPostRoutes = {},
 ): Server {
   return createServer((req, res) => {
     void (async () => {
@@ -151,6 +199,8 @@ export function createLocalServer(
       }
       const local = localRoutes[url.pathname];
       if (local && method === 'GET') return send(res, 200, local(url.searchParams));
+      const post = localPosts[url.pathname];
+      if (post && method === 'POST') return localPostRoute(req, res, post);
       const match = matchPath(method, url.pathname);
       // Slack's URL matches only as configured in Slack, to the byte; without a Slack handler it is no route.
       if (slack && match?.route.auth === 'slack-signature' && url.pathname === match.route.path) {

@@ -1,5 +1,6 @@
+import type { ActivityReview } from '#core/audit/review-report.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
-import type { AuditStore, RequestPage, TransitionWrite } from '#core/ports.ts';
+import type { AuditStore, RequestFilter, RequestPage, TransitionWrite } from '#core/ports.ts';
 
 /**
  * An AuditStore that reports every event it has durably written (after the store accepted it), so the
@@ -46,5 +47,21 @@ export class ObservedAuditStore implements AuditStore {
 
   listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {
     return this.#inner.listByRequester(requester, limit, after);
+  }
+
+  listAll(filter: RequestFilter, limit: number, after?: string): Promise<RequestPage> {
+    return this.#inner.listAll(filter, limit, after);
+  }
+
+  findFollowUps(dueBy: string, limit: number): Promise<AccessRequest[]> {
+    return this.#inner.findFollowUps(dueBy, limit);
+  }
+
+  putReview(id: string, review: ActivityReview): Promise<void> {
+    return this.#inner.putReview(id, review);
+  }
+
+  getReview(id: string): Promise<ActivityReview | undefined> {
+    return this.#inner.getReview(id);
   }
 }

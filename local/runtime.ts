@@ -4,12 +4,17 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { AccountIamGrants, type GrantorCacheStats } from '#adapters/account-iam-grants.ts';
+import { activityEventOfRecord, CloudTrailActivity } from '#adapters/cloudtrail-activity.ts';
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
+import { realSleep } from '#adapters/pacer.ts';
+import type { ActivityQuery } from '#core/audit/activity.ts';
+import { recordFirstUse } from '#core/audit/first-use.ts';
 import type { AuditEvent, RevokeResult } from '#core/model.ts';
 import { grantorRoleArn, listedAccounts } from '#core/policy/accounts.ts';
 import type { PolicyConfig } from '#core/policy/config.ts';
-import type { Deps } from '#core/ports.ts';
+import type { Activity, Deps } from '#core/ports.ts';
 import { accountOf } from '#core/principals.ts';
+import { type FollowUpRun, runFollowUps } from '#core/requests/review.ts';
 import { runSweep } from '#core/workflow/sweeper.ts';
 import { createApiHandler } from '#lambdas/api/handler.ts';
 import { archiveStreamBatch } from '#lambdas/evidence/handler.ts';
@@ -22,10 +27,13 @@ import { createAuditTable } from './engines/create-table.ts';
 import { type DynamoDbLocal, LOCAL_AWS, startDynamoDbLocal } from './engines/dynamodb-local.ts';
 import { type ExecutionRecord, type LocalHandler, LocalWorkflow } from './engines/state-machine.ts';
 import { LocalEvidence } from './evidence.ts';
+import { LocalAlerts } from './fakes/alerts.ts';
+import { LocalCloudTrail } from './fakes/cloudtrail.ts';
 import { SimulatedIamAccount } from './fakes/iam.ts';
 import { LocalVault } from './fakes/kms-vault.ts';
 import { SimulatedSts } from './fakes/sts.ts';
 import { createLocalServer } from './http-server.ts';
+import { cloudTrailInjectRoute, cloudTrailListing } from './local-cloudtrail.ts';
 import {
   type LocalSlack,
   type LocalSlackOptions,
@@ -77,6 +85,12 @@ export interface LocalBroker {
   /** Every simulated account's IAM (principals by full ARN), as IAM holds it: not through a grantor. */
   readonly iam: SimulatedIamAccount;
   readonly sts: SimulatedSts;
+  /** Every simulated account's CloudTrail event history (`POST /_local/cloudtrail` injects into it). */
+  readonly cloudtrail: LocalCloudTrail;
+  /** The SNS alert topic: what it would have carried (`GET /_local/alerts`). */
+  readonly alerts: LocalAlerts;
+  /** One run of the review function's schedule (audit review passes, overdue break-glass reviews). */
+  followUps(): Promise<FollowUpRun>;
   /** How the grant function's grantor assumptions were served (zeros without `accounts`: none made). */
   readonly grantorCache: GrantorCacheStats;
   readonly workflow: LocalWorkflow;
@@ -191,8 +205,10 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
         if (r.status === 'FAILED') log(`${r.name}  workflow ended ${r.error?.error}: ${r.error?.cause}`);
       },
     });
+    const cloudtrail = new LocalCloudTrail();
+    const alerts = new LocalAlerts();
     // The same composition root as every Lambda entry, with local engines and fakes in place of SDK clients.
-    const deps = composeDeps({
+    const composed = composeDeps({
       config: opts.config,
       store,
       ...(slack ? { wrapStore: slack.wrapStore } : {}),
@@ -211,8 +227,23 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
           log(`${request.id}  waiting for approval: POST /requests/${request.id}/approve`);
           await slack?.approvals.requestPending(request);
         },
+        announce: async (request) => {
+          log(`${request.id}  BREAK-GLASS granted to ${request.requester} until ${request.expiresAt}`);
+          await slack?.approvals.announce?.(request);
+        },
       },
+      alerts,
     });
+    // The review reads the fake event history through the same LookupEvents adapter as in AWS (pacing,
+    // throttling retries, paging), on real timers.
+    const deps: Deps = {
+      ...composed,
+      activity: new CloudTrailActivity({
+        lookup: cloudtrail.lookup,
+        regions: opts.config.audit.regions ?? [...new Set(['us-east-1', LOCAL_AWS.region])],
+        sleep: realSleep,
+      }),
+    };
     const count = (outcome: AlarmingOutcome) => {
       outcomes[outcome] += 1;
     };
@@ -220,6 +251,17 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
     const revokeSteps = revokeGrantors ? createStepHandlers({ ...deps, iam: revokeGrantors }, count) : steps;
     const slackHandler = slack?.handler(deps, store);
     const api = createApiHandler(deps);
+    // The review function's schedule runs on the sweeper's timer here (see below).
+    const followUps = async () => {
+      const run = await runFollowUps(deps);
+      for (const o of run.outcomes) {
+        if (o.reviewed)
+          log(`${o.requestId}  audit review pass ${o.reviewed} stored${o.incomplete ? ' (incomplete)' : ''}`);
+        if (o.newlyOverdue) log(`${o.requestId}  break-glass review OVERDUE: requester suspended`);
+        if (o.error) log(`${o.requestId}  review failed: ${o.error}`);
+      }
+      return run;
+    };
     const sweep = () =>
       runSweep(sweeperGrantors ? { ...deps, iam: sweeperGrantors } : deps, {
         graceSeconds: opts.sweepGraceSeconds ?? 10,
@@ -237,6 +279,14 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       evidence: (event: unknown) => archiveStreamBatch(evidence.archive, event as DynamoDBStreamEvent),
       // The daily digest also runs from the sweeper's timer (see below).
       digest: () => evidence.digest(),
+      review: (event: unknown) => {
+        const e = event as { action?: string; query?: ActivityQuery };
+        return e?.action === 'find' && e.query ? (deps.activity as Activity).find(e.query) : followUps();
+      },
+      'first-use': async (event: unknown) => {
+        const record = activityEventOfRecord((event as { detail?: unknown })?.detail);
+        return { outcome: record ? await recordFirstUse(deps, record) : 'ignored' };
+      },
     } as Record<HandlerName, LocalHandler>;
     server = createLocalServer(
       api,
@@ -253,8 +303,15 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
           };
         },
         '/_local/slack': () => localSlackInfo(slack),
+        // `?account=<id>`: that account's records only.
+        '/_local/cloudtrail': cloudTrailListing(cloudtrail),
+        // What the SNS alert topic would have carried (break-glass grants, overdue reviews).
+        '/_local/alerts': () => ({ alerts: alerts.published }),
       },
       slackHandler,
+      // The records CloudTrail would have logged; the broker's session records also go to first use, as
+      // the EventBridge forwarder sends them in AWS.
+      { '/_local/cloudtrail': cloudTrailInjectRoute(cloudtrail, deps, log) },
     );
     const port = await listen(server, opts.port ?? 8787);
     const running = server;
@@ -282,6 +339,7 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
             },
             (error: unknown) => log(`digest failed: ${(error as Error).message}`),
           );
+          followUps().catch((error: unknown) => log(`review failed: ${(error as Error).message}`));
         }, opts.sweepIntervalMs)
       : undefined;
     return {
@@ -290,8 +348,11 @@ export async function startLocalBroker(opts: LocalBrokerOptions): Promise<LocalB
       tableName,
       iam,
       sts,
+      cloudtrail,
+      alerts,
       workflow,
       deps,
+      followUps,
       grantorCache: grantors?.stats ?? { hits: 0, misses: 0 },
       ...(slack ? { slack } : {}),
       ddbPid: ddb?.pid,

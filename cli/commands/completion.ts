@@ -24,14 +24,19 @@ export function bashCompletion(program: Command): string {
     for (const v of own.valued) valued.add(v);
     return `    ${c.name()}) opts="${[...own.all, ...root.all, '--help'].join(' ')}" ;;`;
   });
-  const choices = [...commands, program].flatMap((c) =>
-    c.options
-      .filter((o: Option) => o.argChoices?.length)
-      .map(
-        (o: Option) =>
-          `    ${o.long}) COMPREPLY=($(compgen -W "${o.argChoices?.join(' ')}" -- "$cur")); return ;;`,
+  // One case per option name: several commands share one (--kind of request and break-glass).
+  const choices = [
+    ...new Set(
+      [...commands, program].flatMap((c) =>
+        c.options
+          .filter((o: Option) => o.argChoices?.length)
+          .map(
+            (o: Option) =>
+              `    ${o.long}) COMPREPLY=($(compgen -W "${o.argChoices?.join(' ')}" -- "$cur")); return ;;`,
+          ),
       ),
-  );
+    ),
+  ];
   return `# jit completion for bash. Load it with:  source <(jit completion bash)
 _jit_rule_ids() {
   # Rule ids from "jit rules --json", with the options typed so far (--api, --local, --as ...).

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerAudit } from './audit.ts';
+import { registerBreakGlass } from './break-glass.ts';
 import { registerCancel } from './cancel.ts';
 import { registerCompletion } from './completion.ts';
 import { registerConfigure } from './configure.ts';
@@ -10,6 +11,7 @@ import { registerExtend } from './extend.ts';
 import { registerList } from './list.ts';
 import { registerPending } from './pending.ts';
 import { registerRequest } from './request.ts';
+import { registerReview } from './review.ts';
 import { registerRevoke } from './revoke.ts';
 import { registerRules } from './rules.ts';
 import { registerStatus } from './status.ts';
@@ -23,6 +25,7 @@ import { registerWait } from './wait.ts';
 export const COMMANDS: readonly ((program: Command) => void)[] = [
   registerRules,
   registerRequest,
+  registerBreakGlass,
   registerWait,
   registerCredentials,
   registerExec,
@@ -34,6 +37,7 @@ export const COMMANDS: readonly ((program: Command) => void)[] = [
   registerPending,
   registerApprove,
   registerDeny,
+  registerReview,
   registerAudit,
   registerConfigure,
   registerCompletion,

@@ -2,15 +2,17 @@ import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   type QueryCommandOutput,
   TransactWriteCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { ActivityReview } from '#core/audit/review-report.ts';
 import { InvalidRequestError, RetryableAwsError, TransitionRefusedError } from '#core/errors.ts';
 import { HOLDS_GRANT, IN_FLIGHT, isLegalTransition, type Status } from '#core/lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '#core/model.ts';
-import type { AuditStore, RequestPage, TransitionWrite } from '#core/ports.ts';
-import { ACTIVE_GRANT, keys, OPEN_REQUEST, TABLE_SCHEMA } from './table-schema.ts';
+import type { AuditStore, RequestFilter, RequestPage, TransitionWrite } from '#core/ports.ts';
+import { ACTIVE_GRANT, FOLLOW_UP, keys, OPEN_REQUEST, TABLE_SCHEMA } from './table-schema.ts';
 
 type Item = Record<string, unknown>;
 
@@ -72,6 +74,7 @@ export class DynamoAuditStore implements AuditStore {
                   ...(IN_FLIGHT.includes(request.status)
                     ? { [TABLE_SCHEMA.indexes.openRequests.partitionKey]: OPEN_REQUEST }
                     : {}),
+                  [TABLE_SCHEMA.indexes.byMonth.partitionKey]: monthOf(request.createdAt),
                 },
                 ConditionExpression: 'attribute_not_exists(pk)',
               },
@@ -157,11 +160,15 @@ export class DynamoAuditStore implements AuditStore {
     } else if (HOLDS_GRANT.includes(write.from)) {
       remove.push(TABLE_SCHEMA.indexes.activeGrants.partitionKey);
     }
+    const openState = TABLE_SCHEMA.indexes.openRequests.partitionKey;
     if (IN_FLIGHT.includes(write.to)) {
-      set.push(`${TABLE_SCHEMA.indexes.openRequests.partitionKey} = :open`);
+      set.push(`${openState} = :open`);
       values[':open'] = OPEN_REQUEST;
-    } else if (IN_FLIGHT.includes(write.from)) {
-      remove.push(TABLE_SCHEMA.indexes.openRequests.partitionKey);
+    } else if (typeof patch?.followUpAt === 'string') {
+      set.push(`${openState} = :open`);
+      values[':open'] = FOLLOW_UP;
+    } else if (patch?.followUpAt === null || IN_FLIGHT.includes(write.from)) {
+      remove.push(openState);
     }
     const update = `SET ${set.join(', ')}${remove.length ? ` REMOVE ${remove.join(', ')}` : ''}`;
     try {
@@ -256,6 +263,90 @@ export class DynamoAuditStore implements AuditStore {
     return found.slice(0, limit);
   }
 
+  async findFollowUps(dueBy: string, limit: number): Promise<AccessRequest[]> {
+    const index = TABLE_SCHEMA.indexes.openRequests;
+    const found: AccessRequest[] = [];
+    let start: Record<string, unknown> | undefined;
+    // Few requests are followed up at once (reviews due within the hour, break-glass reviews open): the
+    // filter on `followUpAt` reads them all, page by page, until `limit` are due.
+    do {
+      const out: QueryCommandOutput = await this.#db.send(
+        new QueryCommand({
+          TableName: this.#table,
+          IndexName: index.name,
+          KeyConditionExpression: '#o = :f',
+          FilterExpression: 'followUpAt <= :due',
+          ExpressionAttributeNames: { '#o': index.partitionKey },
+          ExpressionAttributeValues: { ':f': FOLLOW_UP, ':due': dueBy },
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) found.push(toRequest(item));
+      start = out.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found.slice(0, limit);
+  }
+
+  async putReview(id: string, review: ActivityReview): Promise<void> {
+    await this.#db.send(new PutCommand({ TableName: this.#table, Item: { ...keys.review(id), review } }));
+  }
+
+  async getReview(id: string): Promise<ActivityReview | undefined> {
+    const out = await this.#db.send(
+      new GetCommand({ TableName: this.#table, Key: keys.review(id), ConsistentRead: true }),
+    );
+    return out.Item?.review as ActivityReview | undefined;
+  }
+
+  async listAll(filter: RequestFilter, limit: number, after?: string): Promise<RequestPage> {
+    const index = TABLE_SCHEMA.indexes.byMonth;
+    const months = monthsBetween(filter.since, filter.until);
+    const cursor = after === undefined ? undefined : decodeMonthCursor(after, months);
+    const names: Record<string, string> = { '#m': index.partitionKey, '#c': index.sortKey };
+    const values: Record<string, unknown> = { ':since': filter.since };
+    const filters: string[] = [];
+    if (filter.status) {
+      names['#status'] = 'status';
+      values[':status'] = filter.status;
+      filters.push('#status = :status');
+    }
+    if (filter.ruleId) {
+      values[':rule'] = filter.ruleId;
+      filters.push('ruleId = :rule');
+    }
+    const items: AccessRequest[] = [];
+    let m = cursor ? months.indexOf(cursor.month) : 0;
+    let start = cursor?.key;
+    for (; m < months.length; m++) {
+      do {
+        const out: QueryCommandOutput = await this.#db.send(
+          new QueryCommand({
+            TableName: this.#table,
+            IndexName: index.name,
+            KeyConditionExpression: '#m = :m AND #c >= :since',
+            ...(filters.length ? { FilterExpression: filters.join(' AND ') } : {}),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: { ...values, ':m': months[m] },
+            ScanIndexForward: false,
+            // Never read past what fits the page: the last key read is then exactly where the next starts.
+            Limit: limit - items.length,
+            ExclusiveStartKey: start,
+          }),
+        );
+        for (const item of out.Items ?? []) items.push(toRequest(item));
+        start = out.LastEvaluatedKey;
+        if (items.length >= limit) {
+          const month = months[m] as string;
+          if (start) return { items, next: encodeCursor({ month, key: start }) };
+          return m + 1 < months.length
+            ? { items, next: encodeCursor({ month: months[m + 1] as string }) }
+            : { items };
+        }
+      } while (start);
+    }
+    return { items };
+  }
+
   async listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {
     const index = TABLE_SCHEMA.indexes.byRequester;
     const out = await this.#db.send(
@@ -276,6 +367,63 @@ export class DynamoAuditStore implements AuditStore {
       ? { items, next: encodeCursor(out.LastEvaluatedKey) }
       : { items };
   }
+}
+
+/** `yyyy-MM` of an ISO 8601 instant: the auditors' index partition. */
+export function monthOf(at: string): string {
+  return at.slice(0, 7);
+}
+
+/** The months from `until` back to `since`, newest first. */
+function monthsBetween(since: string, until: string): string[] {
+  const months: string[] = [];
+  const first = monthOf(since);
+  let [y, mo] = monthOf(until).split('-').map(Number) as [number, number];
+  for (let month = monthOf(until); month >= first && months.length < 1200; ) {
+    months.push(month);
+    mo -= 1;
+    if (mo === 0) {
+      mo = 12;
+      y -= 1;
+    }
+    month = `${String(y).padStart(4, '0')}-${String(mo).padStart(2, '0')}`;
+  }
+  return months;
+}
+
+/** A cursor of the auditors' listing, refused (400, field `next`) unless it is one of this window's. */
+function decodeMonthCursor(
+  cursor: string,
+  months: readonly string[],
+): { month: string; key?: Record<string, unknown> } {
+  const index = TABLE_SCHEMA.indexes.byMonth;
+  const fields = [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey, index.partitionKey, index.sortKey];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    parsed = undefined;
+  }
+  const c = parsed as { month?: unknown; key?: Record<string, unknown> } | undefined;
+  const keyOk = (k: Record<string, unknown> | undefined) =>
+    k === undefined ||
+    (k !== null &&
+      typeof k === 'object' &&
+      Object.keys(k).length === fields.length &&
+      fields.every((f) => typeof k[f] === 'string') &&
+      k[index.partitionKey] === c?.month);
+  if (
+    !c ||
+    typeof c !== 'object' ||
+    typeof c.month !== 'string' ||
+    !months.includes(c.month) ||
+    !keyOk(c.key)
+  ) {
+    throw new InvalidRequestError('next is not a cursor of this listing', [
+      { field: 'next', message: 'is not a cursor returned by GET /requests for this filter' },
+    ]);
+  }
+  return c.key ? { month: c.month, key: c.key } : { month: c.month };
 }
 
 /** The position after a page: the index key of its last item, base64url JSON (opaque to callers). */

@@ -11,10 +11,13 @@ export const TABLE_SCHEMA = {
     /** Grants that may still be attached, by expiry (sparse: `grantState` exists only while one is held). */
     activeGrants: { name: 'activeGrants', partitionKey: 'grantState', sortKey: 'expiresAt' },
     /**
-     * Requests the workflow still has to carry to a decision or a grant, by last change (sparse: `openState`
-     * exists only while the status is REQUESTED, PENDING_APPROVAL or APPROVED): the reconciler's search.
+     * Requests the broker still has work on, by last change (sparse): `openState` = OPEN while the status is
+     * REQUESTED, PENDING_APPROVAL or APPROVED (the reconciler's search), FOLLOW_UP while `followUpAt` is set
+     * (the review job's search).
      */
     openRequests: { name: 'openRequests', partitionKey: 'openState', sortKey: 'updatedAt' },
+    /** Every request by creation month, newest first: the auditors' listing (`createdMonth` = `yyyy-MM`). */
+    byMonth: { name: 'byMonth', partitionKey: 'createdMonth', sortKey: 'createdAt' },
   },
 } as const;
 
@@ -24,6 +27,7 @@ export const keys = {
   event: (id: string, seq: number) => ({ pk: `REQ#${id}`, sk: `EVT#${String(seq).padStart(6, '0')}` }),
   eventPrefix: 'EVT#',
   requestPk: (id: string) => `REQ#${id}`,
+  review: (id: string) => ({ pk: `REQ#${id}`, sk: 'REVIEW' }),
 } as const;
 
 /** Value of `grantState` while a grant may be attached. */
@@ -31,3 +35,10 @@ export const ACTIVE_GRANT = 'ACTIVE';
 
 /** Value of `openState` while the workflow still has to decide or grant the request. */
 export const OPEN_REQUEST = 'OPEN';
+
+/**
+ * Value of `openState` while the broker has follow-up work on a finished request (`followUpAt` set: an
+ * audit review pass, a break-glass review deadline). A request is never in flight and followed up at once,
+ * so the one sparse index serves both searches.
+ */
+export const FOLLOW_UP = 'FOLLOW_UP';

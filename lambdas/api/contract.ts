@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { STATUSES } from '../core/lifecycle.ts';
 
 /**
  * The HTTP contract of DESIGN.md, declared once. The CDK API, the API handler, the local runtime and the CLI
@@ -13,7 +14,16 @@ export type HttpMethod = 'GET' | 'POST';
  * Who may call a route. A label for readers and tools: the core enforces it (the route only authenticates).
  * `caller` is any authenticated caller (the core checks eligibility where it matters).
  */
-export type RouteCaller = 'caller' | 'requester' | 'approvers' | 'requester-or-approvers' | 'slack';
+export type RouteCaller =
+  | 'caller'
+  | 'requester'
+  | 'approvers'
+  | 'requester-or-approvers'
+  /** The requester, the approvers of its rule, the auditors (and break-glass reviewers for break-glass). */
+  | 'readers'
+  /** `breakGlass.reviewers`, never the requester. */
+  | 'break-glass-reviewers'
+  | 'slack';
 
 /**
  * How a route authenticates its caller: SigV4 checked by API Gateway (`AWS_IAM`), or Slack's HMAC request
@@ -52,10 +62,24 @@ export const denyBody = z.strictObject({
 export const revokeBody = z.strictObject({ reason: z.optional(z.string().check(z.maxLength(1000))) });
 /** A route that takes no fields, but refuses unknown ones. */
 export const emptyBody = z.strictObject({});
-/** `GET /requests?limit=&next=`: page size 1-100 (default 50) and the previous page's `next`. */
+/**
+ * `GET /requests?limit=&next=&status=&since=&rule=`: page size 1-100 (default 50), the previous page's
+ * `next`, and filters: an auditor's filtered listing spans every requester, anyone else's their own.
+ */
 export const listQuery = z.strictObject({
   limit: z.optional(z.string().check(z.regex(/^(?:[1-9]\d?|100)$/, 'must be a whole number from 1 to 100'))),
   next: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  status: z.optional(z.enum(STATUSES)),
+  since: z.optional(
+    z.string().check(
+      z.regex(
+        /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,3})?Z$/,
+        'must be an ISO 8601 instant in UTC (2026-11-01T00:00:00Z)',
+      ),
+      z.refine((v) => !Number.isNaN(Date.parse(v)), 'must be a real date'),
+    ),
+  ),
+  rule: z.optional(z.string().check(z.regex(/^[a-zA-Z0-9-_]{1,64}$/, 'must be a rule id'))),
 });
 
 /** `GET /evidence/digests?since=<days>`: the window of the digest chain to check, in whole days. */
@@ -140,6 +164,22 @@ export const USER_ROUTES = [
     who: 'requester-or-approvers',
     auth: 'iam',
     body: 'none',
+    success: 200,
+  },
+  {
+    method: 'GET',
+    path: '/requests/{id}/review',
+    who: 'readers',
+    auth: 'iam',
+    body: 'none',
+    success: 200,
+  },
+  {
+    method: 'POST',
+    path: '/requests/{id}/review',
+    who: 'break-glass-reviewers',
+    auth: 'iam',
+    body: 'core',
     success: 200,
   },
   {

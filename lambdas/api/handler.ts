@@ -3,10 +3,12 @@ import type * as z from 'zod/mini';
 import { BrokerError, InvalidRequestError } from '#core/errors.ts';
 import { toPublic } from '#core/model.ts';
 import type { Deps } from '#core/ports.ts';
+import { breakGlassReviewsDue, reviewBreakGlass } from '#core/requests/break-glass.ts';
 import { collectCredentials } from '#core/requests/collect-credentials.ts';
 import { extendRequest } from '#core/requests/extend.ts';
 import { pendingApprovals } from '#core/requests/pending-approvals.ts';
 import { cancelRequest, decide, getRequest, submitRequest } from '#core/requests/requests.ts';
+import { getReview, listRequests } from '#core/requests/review.ts';
 import { eligibleRules } from '#core/requests/rules.ts';
 import { verifyEvidenceDigests } from '#core/requests/verify-digests.ts';
 import { verifyRequestEvidence } from '#core/requests/verify-evidence.ts';
@@ -75,11 +77,23 @@ type RouteTable = { readonly [R in UserRoute as RouteKey<R>]: RouteFn<R> };
 const routes: RouteTable = {
   'POST /requests': async ({ deps, caller, body }) => submitRequest(deps, caller, body),
   'GET /requests': async ({ deps, caller, query }) => {
-    const page = await deps.store.listByRequester(caller, Number(query.limit ?? 50), query.next);
+    const page = await listRequests(deps, caller, {
+      limit: Number(query.limit ?? 50),
+      ...(query.next ? { next: query.next } : {}),
+      ...(query.status ? { status: query.status } : {}),
+      ...(query.since ? { since: new Date(query.since).toISOString() } : {}),
+      ...(query.rule ? { rule: query.rule } : {}),
+    });
     return { requests: page.items.map(toPublic), ...(page.next === undefined ? {} : { next: page.next }) };
   },
   'GET /rules': async ({ deps, caller }) => ({ rules: eligibleRules(deps.config, caller) }),
-  'GET /pending': async ({ deps, caller }) => ({ requests: await pendingApprovals(deps, caller) }),
+  'GET /pending': async ({ deps, caller }) => {
+    const [requests, reviews] = await Promise.all([
+      pendingApprovals(deps, caller),
+      breakGlassReviewsDue(deps, caller),
+    ]);
+    return { requests, reviews };
+  },
   'GET /requests/{id}': async ({ deps, event, caller }) => getRequest(deps, caller, idOf(event)),
   'POST /requests/{id}/approve': async ({ deps, event, caller, body }) =>
     decide(deps, caller, idOf(event), 'approve', body.comment),
@@ -95,6 +109,9 @@ const routes: RouteTable = {
     extendRequest(deps, caller, idOf(event), body),
   'GET /requests/{id}/verify': async ({ deps, event, caller }) =>
     verifyRequestEvidence(deps, caller, idOf(event)),
+  'GET /requests/{id}/review': async ({ deps, event, caller }) => getReview(deps, caller, idOf(event)),
+  'POST /requests/{id}/review': async ({ deps, event, caller, body }) =>
+    reviewBreakGlass(deps, caller, idOf(event), body),
   'GET /evidence/digests': async ({ deps, caller, query }) =>
     verifyEvidenceDigests(deps, caller, Number(query.since ?? 30)),
   'GET /requests/{id}/credentials': async ({ deps, event, caller }) =>

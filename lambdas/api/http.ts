@@ -16,6 +16,9 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   AlreadyVoted: 409,
   ApprovalWindowClosed: 409,
   NotExtendable: 409,
+  BreakGlassActive: 409,
+  NotAwaitingReview: 409,
+  AlreadyReviewed: 409,
   AlreadyCollected: 410,
   // AWS throttled us: nothing was written; the caller may simply try again.
   RetryableAws: 503,

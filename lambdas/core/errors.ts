@@ -64,7 +64,10 @@ export class ConflictError extends BrokerError {
     | 'NotCancellable'
     | 'AlreadyVoted'
     | 'ApprovalWindowClosed'
-    | 'NotExtendable';
+    | 'NotExtendable'
+    | 'BreakGlassActive'
+    | 'NotAwaitingReview'
+    | 'AlreadyReviewed';
   constructor(code: ConflictError['code'], message: string, details?: readonly FieldIssue[]) {
     super(message, details);
     this.code = code;

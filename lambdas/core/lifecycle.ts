@@ -37,9 +37,11 @@ const MOVES: Readonly<Record<Status, readonly Status[]>> = {
 /**
  * Notes: an event that keeps the status but must be in the chain. `GRANTED → GRANTED` records that the
  * requester collected STS credentials; `REVOKED → REVOKED` records that the session-deny policy of a
- * credentials grant was removed after the credentials expired. Neither reopens a request.
+ * credentials grant was removed after the credentials expired; on any of the three statuses that follow a
+ * grant, `FIRST_USED` (the grant's first call, once) and `REVIEWED` (an audit review stored, with its hash).
+ * No note reopens a request.
  */
-const NOTES: readonly Status[] = ['GRANTED', 'REVOKED'];
+const NOTES: readonly Status[] = ['GRANTED', 'REVOKE_FAILED', 'REVOKED'];
 
 /** True when the lifecycle allows moving from `from` to `to` (including a note on the same status). */
 export function isLegalTransition(from: Status, to: Status): boolean {

@@ -56,6 +56,39 @@ export interface AccessRequest {
    * shortens the child's window to end by then.
    */
   readonly chainEndsBy?: string;
+  /** When the grant was first used (the `FIRST_USED` note; recorded once). */
+  readonly firstUsedAt?: string;
+  /** Where the first use came from (the record's source IP), for the Slack card. */
+  readonly firstUsedFrom?: string;
+  /**
+   * When the broker next has follow-up work on this request (an audit review pass, a break-glass review
+   * deadline); absent when it has none. The scheduled review job finds requests by it.
+   */
+  readonly followUpAt?: string;
+  /** The last stored audit review: its pass (1 at revokedAt + 15 min, 2 at + 60 min) and hash. */
+  readonly review?: { readonly pass: 1 | 2; readonly hash: string; readonly at: string };
+  /** Break-glass requests: the incident reference and the review state after revoke. */
+  readonly breakGlass?: BreakGlassState;
+}
+
+/** A break-glass request's incident and its human reviews (two distinct reviewers, never the requester). */
+export interface BreakGlassState {
+  readonly incident: string;
+  readonly reviews: readonly BreakGlassReview[];
+  /** After revoke: when the reviews are overdue (revokedAt + `breakGlass.reviewOverdueHours`). */
+  readonly reviewDueBy?: string;
+  /** True once two distinct reviewers have given their verdict. */
+  readonly reviewed?: boolean;
+  /** Set when the overdue alarm fired (the requester's break-glass eligibility is suspended until reviewed). */
+  readonly overdueAt?: string;
+}
+
+/** One reviewer's verdict on a break-glass grant. */
+export interface BreakGlassReview {
+  readonly reviewer: string;
+  readonly verdict: 'appropriate' | 'misuse';
+  readonly notes: string;
+  readonly at: string;
 }
 
 /** The STS session a credentials grant issued. */
@@ -65,6 +98,8 @@ export interface IssuedSession {
   readonly sourceIdentity: string;
   /** When the STS credentials themselves expire (≥ expiresAt: STS issues at least 900 s). */
   readonly credentialsExpireAt: string;
+  /** The session's access key id (`ASIA…`, not a secret): how CloudTrail's LookupEvents finds its calls. */
+  readonly accessKeyId?: string;
 }
 
 /** One append-only event item (`pk=REQ#<id>, sk=EVT#<seq>`). */
@@ -91,6 +126,12 @@ export interface RequestPatch {
   readonly sealedCredentials?: string | null;
   readonly credentialsCollectedAt?: string;
   readonly extendedBy?: string;
+  readonly firstUsedAt?: string;
+  readonly firstUsedFrom?: string;
+  /** A string sets it, `null` removes it (the store indexes requests by it while it is set). */
+  readonly followUpAt?: string | null;
+  readonly review?: AccessRequest['review'];
+  readonly breakGlass?: BreakGlassState;
 }
 
 /** What the API returns for a request: everything but the task token, credentials and the hash pointer. */

@@ -1,3 +1,5 @@
+import type { ActivityQuery, ActivityResult } from './audit/activity.ts';
+import type { ActivityReview } from './audit/review-report.ts';
 import type { Status } from './lifecycle.ts';
 import type { AccessRequest, AuditEvent, RequestPatch, RevokeResult } from './model.ts';
 import type { PolicyConfig } from './policy/config-schema.ts';
@@ -42,6 +44,26 @@ export interface AuditStore {
    * through an index, never a table scan (`GET /pending` narrows them to the caller's).
    */
   findPendingApproval(limit: number): Promise<AccessRequest[]>;
+  /**
+   * One page of every requester's requests created at or after `filter.since`, newest first, narrowed to a
+   * status and a rule when given (the auditors' listing; through an index by creation month, never a scan).
+   */
+  listAll(filter: RequestFilter, limit: number, after?: string): Promise<RequestPage>;
+  /** Requests whose `followUpAt` is at or before `dueBy`, at most `limit` (the review job's search). */
+  findFollowUps(dueBy: string, limit: number): Promise<AccessRequest[]>;
+  /** Stores a request's audit review (its own item, replaced by the next pass; not part of the chain). */
+  putReview(id: string, review: ActivityReview): Promise<void>;
+  getReview(id: string): Promise<ActivityReview | undefined>;
+}
+
+/** What the auditors' listing narrows to. */
+export interface RequestFilter {
+  /** ISO 8601: requests created at or after it. */
+  readonly since: string;
+  /** ISO 8601: now (the newest month the listing starts from). */
+  readonly until: string;
+  readonly status?: Status;
+  readonly ruleId?: string;
 }
 
 /** One page of requests and where the next one starts (absent: this was the last page). */
@@ -143,6 +165,8 @@ export interface Revocations {
 /** Where approvers are told about requests (Slack later); the default tells no one. */
 export interface Approvals {
   requestPending(request: AccessRequest): Promise<void>;
+  /** Break-glass: a card in the security channel once granted, kept current until revoke (Slack only). */
+  announce?(request: AccessRequest): Promise<void>;
 }
 
 /**
@@ -153,6 +177,28 @@ export interface EvidenceArchive {
   put(key: string, body: string): Promise<void>;
   get(key: string): Promise<string | undefined>;
   list(prefix: string): Promise<string[]>;
+}
+
+/**
+ * CloudTrail activity of a grant in its target account: LookupEvents (management events, 90 days) through
+ * the grantor role, and Athena over the organization trail (data events too) when configured. A source that
+ * fails is reported in `sources` with its error; the others still answer.
+ */
+export interface Activity {
+  find(query: ActivityQuery): Promise<ActivityResult>;
+}
+
+/** An alert for people on call (break-glass granted, a review overdue): who, what, where, why, until when. */
+export interface BrokerAlert {
+  readonly subject: string;
+  /** Plain text, a few lines. */
+  readonly text: string;
+  readonly fields: Readonly<Record<string, unknown>>;
+}
+
+/** Where alerts go (SNS in AWS; recorded locally). */
+export interface Alerts {
+  publish(alert: BrokerAlert): Promise<void>;
 }
 
 /** Time, so tests control it. */
@@ -177,6 +223,10 @@ export interface Deps {
   readonly approvals: Approvals;
   readonly clock: Clock;
   readonly ids: Ids;
+  /** Alerts (break-glass): absent where the function sends none. */
+  readonly alerts?: Alerts;
+  /** CloudTrail reads for the audit review (API, review function); absent: reviews say no source was read. */
+  readonly activity?: Activity;
   /** The write-once evidence archive, where the function verifies against it (API). */
   readonly evidence?: EvidenceArchive;
 }

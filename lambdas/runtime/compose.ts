@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { PolicyConfig } from '#core/policy/config.ts';
 import type {
+  Activity,
+  Alerts,
   Approvals,
   AuditStore,
   Clock,
@@ -39,6 +41,10 @@ export interface DepsParts {
   readonly approvals?: Approvals;
   /** The write-once evidence archive (the API verifies against it). @default none */
   readonly evidence?: EvidenceArchive;
+  /** CloudTrail reads for the audit review. @default none (reviews say no source was read) */
+  readonly activity?: Activity;
+  /** Break-glass alerts. @default none */
+  readonly alerts?: Alerts;
   /** Decorates the store, e.g. to refresh Slack cards after each status change (see `wireSlack`). */
   readonly wrapStore?: (store: AuditStore) => AuditStore;
 }
@@ -71,5 +77,7 @@ export function composeDeps(parts: DepsParts): Deps {
     clock: systemClock,
     ids: { requestId: () => randomUUID() },
     ...(parts.evidence ? { evidence: parts.evidence } : {}),
+    ...(parts.activity ? { activity: parts.activity } : {}),
+    ...(parts.alerts ? { alerts: parts.alerts } : {}),
   };
 }

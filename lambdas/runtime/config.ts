@@ -20,6 +20,8 @@ export const ENV = {
   brokerName: 'JIT_BROKER_NAME',
   revokeFunctionName: 'JIT_REVOKE_FUNCTION_NAME',
   evidenceBucket: 'JIT_EVIDENCE_BUCKET',
+  reviewFunctionName: 'JIT_REVIEW_FUNCTION_NAME',
+  alertTopicArn: 'JIT_ALERT_TOPIC_ARN',
 } as const;
 
 function required(name: string): string {
@@ -59,6 +61,16 @@ export function grantorSessionName(): string {
 /** The revoke function the API hands early revokes to (API function only). */
 export function revokeFunctionName(): string {
   return required(ENV.revokeFunctionName);
+}
+
+/** The audit review function the API asks for CloudTrail reads (API function only). */
+export function reviewFunctionName(): string {
+  return required(ENV.reviewFunctionName);
+}
+
+/** The SNS topic of break-glass alerts and overdue reviews; undefined where the function has none. */
+export function alertTopicArn(): string | undefined {
+  return process.env[ENV.alertTopicArn] || undefined;
 }
 
 /** The write-once evidence bucket (evidence function, and the API function that verifies against it). */
@@ -115,6 +127,8 @@ export function slackEnv(): SlackEnv {
  * An endpoint override for a service the broker calls without its SDK client, by the SDK's own convention
  * (`AWS_ENDPOINT_URL_SECRETS_MANAGER`, `AWS_ENDPOINT_URL_LAMBDA`, then `AWS_ENDPOINT_URL`); undefined in AWS.
  */
-export function endpointOverride(serviceEnvSuffix: 'SECRETS_MANAGER' | 'LAMBDA' | 'S3'): string | undefined {
+export function endpointOverride(
+  serviceEnvSuffix: 'SECRETS_MANAGER' | 'LAMBDA' | 'S3' | 'SNS',
+): string | undefined {
   return process.env[`AWS_ENDPOINT_URL_${serviceEnvSuffix}`] || process.env.AWS_ENDPOINT_URL || undefined;
 }

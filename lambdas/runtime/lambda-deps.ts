@@ -8,17 +8,30 @@ import { AccountIamGrants, sdkAssumeGrantor } from '#adapters/account-iam-grants
 import { DynamoAuditStore } from '#adapters/dynamo-audit-store.ts';
 import { SdkIamGrants } from '#adapters/iam-grants.ts';
 import { KmsVault } from '#adapters/kms-vault.ts';
+import { LambdaActivity } from '#adapters/lambda-activity.ts';
 import { LambdaRevocations } from '#adapters/lambda-revocations.ts';
 import { SfnWorkflow } from '#adapters/sfn-workflow.ts';
+import { SnsAlerts } from '#adapters/sns-alerts.ts';
 import { SdkSts } from '#adapters/sts-sessions.ts';
 import { grantorRoleArn, listedAccounts } from '#core/policy/accounts.ts';
-import type { CredentialVault, Deps, IamGrants, Revocations, Sts, Workflow } from '#core/ports.ts';
+import type {
+  Activity,
+  Alerts,
+  CredentialVault,
+  Deps,
+  IamGrants,
+  Revocations,
+  Sts,
+  Workflow,
+} from '#core/ports.ts';
 import { composeDeps, type DepsParts } from './compose.ts';
 import {
+  alertTopicArn,
   credentialsKeyId,
   endpointOverride,
   grantorSessionName,
   policyConfig,
+  reviewFunctionName,
   revokeFunctionName,
   stateMachineArn,
   tableName,
@@ -73,6 +86,34 @@ export function revocationsPort(): Revocations {
     credentials: config.credentials,
     ...(endpoint ? { endpoint } : {}),
   });
+}
+
+/** CloudTrail reads of the API's on-demand reviews, handed to the review function (API function). */
+export function reviewActivityPort(): Activity {
+  const { config } = documentClient();
+  const endpoint = endpointOverride('LAMBDA');
+  return new LambdaActivity({
+    functionName: reviewFunctionName(),
+    region: config.region,
+    credentials: config.credentials,
+    ...(endpoint ? { endpoint } : {}),
+  });
+}
+
+/** Break-glass alerts on the SNS topic, where the CDK gave the function one (grant, review). */
+export function alertsPort(): { alerts?: Alerts } {
+  const topicArn = alertTopicArn();
+  if (!topicArn) return {};
+  const { config } = documentClient();
+  const endpoint = endpointOverride('SNS');
+  return {
+    alerts: new SnsAlerts({
+      topicArn,
+      region: config.region,
+      credentials: config.credentials,
+      ...(endpoint ? { endpoint } : {}),
+    }),
+  };
 }
 
 let documentClientSingleton: DynamoDBDocumentClient | undefined;

@@ -55,6 +55,18 @@ export const METRICS_NAMESPACE = 'JitBroker';
  * CloudWatch Logs turns into a data point, no PutMetricData call and no extra permission.
  */
 export function countOutcome(outcome: AlarmingOutcome, broker: string): void {
+  putMetric(outcome, 1, broker);
+}
+
+/** The broker's gauges: break-glass reviews overdue (the review function reports it every run). */
+export type BrokerGauge = 'BreakGlassReviewsOverdue';
+
+/** Reports a gauge's current value (EMF, like {@link countOutcome}). */
+export function reportGauge(gauge: BrokerGauge, value: number, broker: string): void {
+  putMetric(gauge, value, broker);
+}
+
+function putMetric(name: string, value: number, broker: string): void {
   console.log(
     JSON.stringify({
       _aws: {
@@ -63,13 +75,13 @@ export function countOutcome(outcome: AlarmingOutcome, broker: string): void {
           {
             Namespace: METRICS_NAMESPACE,
             Dimensions: [['Broker']],
-            Metrics: [{ Name: outcome, Unit: 'Count' }],
+            Metrics: [{ Name: name, Unit: 'Count' }],
           },
         ],
       },
       ...context,
       Broker: broker,
-      [outcome]: 1,
+      [name]: value,
     }),
   );
 }

@@ -11,7 +11,7 @@ import {
   SYSTEM,
   validateStep,
 } from '#core/workflow/steps.ts';
-import type { AlarmingOutcome } from '../runtime/logger.ts';
+import { type AlarmingOutcome, log } from '../runtime/logger.ts';
 
 /** What the state machine passes to each step: the request id, plus step-specific fields. */
 export interface StepInput {
@@ -51,7 +51,13 @@ export function createStepHandlers(deps: Deps, count: (outcome: AlarmingOutcome)
       await awaitApprovalStep(deps, id, input.taskToken);
       return { requestId: id };
     },
-    grant: async (input: StepInput) => grantStep(deps, requestIdOf(input)),
+    grant: async (input: StepInput) => {
+      const granted = await grantStep(deps, requestIdOf(input));
+      // Break-glass announcements that failed twice: logged loudly (the grant stands; its review follows).
+      for (const failure of granted.alertFailures ?? [])
+        log.error(failure, undefined, { requestId: granted.requestId });
+      return granted;
+    },
     revoke: async (input: StepInput) => {
       const id = requestIdOf(input);
       switch (input.action) {

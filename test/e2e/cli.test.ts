@@ -330,7 +330,7 @@ describe('jit CLI against the local runtime', () => {
       const commands = await complete('jit re');
       const rules = await complete(`jit --local --as ${DEV('cora')} request --rule ""`);
       // Assess
-      expect(commands.split(' ').sort()).toEqual(['request', 'revoke']);
+      expect(commands.split(' ').sort()).toEqual(['request', 'review', 'revoke']);
       expect(rules).toBe('app-read logs-auto');
     } finally {
       rmSync(bin, { recursive: true, force: true });

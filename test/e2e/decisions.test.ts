@@ -152,7 +152,7 @@ describe('local runtime: decisions, cancellation and early revoke', () => {
       status: 'PENDING_APPROVAL',
       requester: DEV('hana'),
     });
-    expect(forHana).toEqual({ status: 200, body: { requests: [] } });
+    expect(forHana).toEqual({ status: 200, body: { requests: [], reviews: [] } });
     expect(approve).toMatchObject({ status: 200, body: { status: 'APPROVED' } });
     expect(afterwards.body.requests.map((r) => r.id)).not.toContain(id);
     expect(await statuses(broker, id)).toEqual([

@@ -53,7 +53,8 @@ interface Grantor {
 
 function grantorOf(templateJson: Json, account: string): Grantor {
   const resources = Object.values<Json>(templateJson.Resources);
-  const roles = resources.filter((r) => r.Type === 'AWS::IAM::Role');
+  // The grantor is the role with a permissions boundary (the other one is the activity forwarder's).
+  const roles = resources.filter((r) => r.Type === 'AWS::IAM::Role' && r.Properties.PermissionsBoundary);
   expect(roles).toHaveLength(1);
   const role = roles[0].Properties;
   const boundary = templateJson.Resources[role.PermissionsBoundary.Ref];
@@ -210,6 +211,16 @@ function identityCases(g: Grantor, opts: { narrow: boolean }): Case[] {
         identity: [g.identity, ...extra],
         boundary: g.boundary,
       });
+  const asReview = (action: string, resource: string) => () =>
+    simulate({
+      principal: `arn:aws:sts::${g.account}:assumed-role/${g.roleName}/jit-review`,
+      action,
+      resource,
+      account: g.account,
+      identity: [g.identity],
+      boundary: g.boundary,
+      context: { 'aws:userid': 'AROAGRANTOREXAMPLE:jit-review' },
+    });
   const cases: Case[] = [];
   for (const resource of guardedRoles(g)) {
     // iam-simulate models AWS's own lock on `aws-reserved/` roles (nothing may modify them, whatever the
@@ -304,8 +315,19 @@ function identityCases(g: Grantor, opts: { narrow: boolean }): Case[] {
         `iam:List${type}Policies`,
       ]) {
         cases.push({ label: `${action} on target ${name}`, expected: 'Allowed', run: as(action, arn(name)) });
+        // The review function's session reads CloudTrail and nothing else, targets included.
+        cases.push({
+          label: `${action} on target ${name} as the review session`,
+          expected: 'ExplicitlyDenied',
+          run: asReview(action, arn(name)),
+        });
       }
     }
+    cases.push({
+      label: 'LookupEvents as the review session',
+      expected: 'Allowed',
+      run: asReview('cloudtrail:LookupEvents', '*'),
+    });
     if (g.account === B) {
       cases.push({
         label: 'GetRole on a credential role',
@@ -369,6 +391,18 @@ function trustCases(g: Grantor, opts: { org: boolean }): Case[] {
       });
     }
   }
+  // The review function: only with its own session name (the grantor lets that session read CloudTrail only).
+  const review = session(HUB, `${BROKER_STACK}-review`);
+  cases.push({
+    label: 'review as jit-review',
+    expected: 'Allowed',
+    run: assume(review, { ...good, 'sts:RoleSessionName': 'jit-review' }),
+  });
+  cases.push({
+    label: 'review under another session name',
+    expected: 'denied',
+    run: assume(review, { ...good, 'sts:RoleSessionName': 'jit-grant' }),
+  });
   for (const principal of [
     session(HUB, `${BROKER_STACK}-api`),
     session(HUB, `${BROKER_STACK}-ValidateFunctionServiceRole-1ABC`),
@@ -476,13 +510,13 @@ describe('grantor stacks', () => {
     expect(built.grantorStackSet?.stackName).toBe('JitGrantorStackSet');
   });
 
-  it('trusts exactly the grant, revoke and sweeper roles, with the ExternalId and the organization', () => {
+  it('trusts exactly the grant, revoke, sweeper and review roles, with the ExternalId and the organization', () => {
     // Prepare
     const g = grantorOf(grantorB(), B);
     // Act
     const statements = g.trust.Statement;
     // Assess
-    expect(statements).toHaveLength(1);
+    expect(statements).toHaveLength(2);
     expect(statements[0]).toEqual({
       Sid: 'BrokerFunctionsWithExternalId',
       Effect: 'Allow',
@@ -492,6 +526,21 @@ describe('grantor stacks', () => {
       Action: 'sts:AssumeRole',
       Condition: { StringEquals: { 'sts:ExternalId': EXTERNAL_ID, 'aws:PrincipalOrgID': ORG_ID } },
     });
+    // The review function only with its own session name, which the grantor's policy lets read CloudTrail only.
+    expect(statements[1]).toEqual({
+      Sid: 'AuditReviewWithExternalId',
+      Effect: 'Allow',
+      Principal: { AWS: `arn:aws:iam::${HUB}:role/${BROKER_STACK}-review` },
+      Action: 'sts:AssumeRole',
+      Condition: {
+        StringEquals: {
+          'sts:ExternalId': EXTERNAL_ID,
+          'aws:PrincipalOrgID': ORG_ID,
+          'sts:RoleSessionName': 'jit-review',
+        },
+      },
+    });
+    expect(JSON.stringify(g.identity)).toContain('ReviewSessionReadsOnly');
     const principals = JSON.stringify(statements[0].Principal);
     expect(principals).not.toMatch(/"\*"|:root"/);
   });
@@ -518,7 +567,7 @@ describe('grantor stacks', () => {
     // Act
     const allows = g.identity.Statement.filter((s: Json) => s.Effect === 'Allow');
     const writes = allows.filter((s: Json) =>
-      asArray<string>(s.Action).some((a) => !/^iam:(List|Get)/.test(a)),
+      asArray<string>(s.Action).some((a) => !/^(iam:(List|Get)|cloudtrail:LookupEvents$)/.test(a)),
     );
     // Assess
     expect(writes.flatMap((s: Json) => asArray(s.Resource)).sort()).toEqual([
@@ -526,10 +575,27 @@ describe('grantor stacks', () => {
       `arn:aws:iam::${B}:role/jit-release-*`,
       `arn:aws:iam::${B}:role/ops-*`,
     ]);
-    for (const s of allows) {
-      if (asArray(s.Resource).includes('*'))
-        expect(asArray(s.Action).sort()).toEqual(['iam:ListRoles', 'iam:ListUsers']);
-    }
+    const onStar = allows.filter((s: Json) => asArray(s.Resource).includes('*'));
+    expect(onStar.flatMap((s: Json) => asArray(s.Action)).sort()).toEqual([
+      'cloudtrail:LookupEvents',
+      'iam:ListRoles',
+      'iam:ListUsers',
+    ]);
+  });
+
+  it('lets the grantor read the event history (the review), in its boundary too', () => {
+    // Prepare
+    const g = grantorOf(grantorB(), B);
+    // Act
+    const lookup = (doc: Json) =>
+      doc.Statement.filter(
+        (s: Json) => s.Effect === 'Allow' && asArray(s.Action).includes('cloudtrail:LookupEvents'),
+      );
+    // Assess
+    expect(lookup(g.identity)).toEqual([
+      { Sid: 'ReadEventHistory', Effect: 'Allow', Action: 'cloudtrail:LookupEvents', Resource: '*' },
+    ]);
+    expect(lookup(g.boundary)).toEqual(lookup(g.identity));
   });
 
   it('allows no IAM write on "*" in any grantor template, the StackSet one included', () => {
@@ -543,7 +609,9 @@ describe('grantor stacks', () => {
       ({ statement: s }) =>
         s.Effect === 'Allow' &&
         asArray(s.Resource).includes('*') &&
-        asArray<string>(s.Action).some((a) => !['iam:ListRoles', 'iam:ListUsers'].includes(a)),
+        asArray<string>(s.Action).some(
+          (a) => !['iam:ListRoles', 'iam:ListUsers', 'cloudtrail:LookupEvents'].includes(a),
+        ),
     );
     // Assess
     expect(all.length).toBeGreaterThan(10);
@@ -639,7 +707,12 @@ describe('grantor stacks', () => {
       .map((r) => r.Properties.RoleName)
       .sort();
     // Assess
-    expect(names).toEqual([`${BROKER_STACK}-grant`, `${BROKER_STACK}-revoke`, `${BROKER_STACK}-sweeper`]);
+    expect(names).toEqual([
+      `${BROKER_STACK}-grant`,
+      `${BROKER_STACK}-review`,
+      `${BROKER_STACK}-revoke`,
+      `${BROKER_STACK}-sweeper`,
+    ]);
   });
 
   it('passes cdk-nag AwsSolutions on the grantor stacks and the StackSet stack', () => {

@@ -104,7 +104,7 @@ describe('broker app with Slack approvals', () => {
     expect(readers).toEqual([roles.slack]);
   });
 
-  it('lets the card writers read the bot token, and not the validate function', () => {
+  it('lets the card writers (first-use included) read the bot token, and not the validate function', () => {
     // Prepare
     const roles = rolesByHandler(broker);
     // Act
@@ -115,7 +115,14 @@ describe('broker app with Slack approvals', () => {
     );
     // Assess
     expect(readers).toEqual(
-      [roles.slack, roles['await-approval'], roles.grant, roles.revoke, roles.api].sort() as string[],
+      [
+        roles.slack,
+        roles['await-approval'],
+        roles.grant,
+        roles.revoke,
+        roles.api,
+        roles['first-use'],
+      ].sort() as string[],
     );
     expect(readers).not.toContain(roles.validate);
   });

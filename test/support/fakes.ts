@@ -1,3 +1,4 @@
+import type { ActivityReview } from '#core/audit/review-report.ts';
 import { applyPatch } from '#core/audit/transition.ts';
 import { TransitionRefusedError } from '#core/errors.ts';
 import { HOLDS_GRANT, IN_FLIGHT, isLegalTransition } from '#core/lifecycle.ts';
@@ -7,6 +8,7 @@ import type {
   AuditStore,
   Deps,
   ExecutionStatus,
+  RequestFilter,
   RequestPage,
   TransitionWrite,
   Workflow,
@@ -140,6 +142,39 @@ export class MemoryAuditStore implements AuditStore {
       .sort((a, b) => a.updatedAt.localeCompare(b.updatedAt))
       .slice(0, limit)
       .map((r) => structuredClone(r));
+  }
+
+  readonly reviews = new Map<string, ActivityReview>();
+
+  async listAll(filter: RequestFilter, limit: number, after?: string): Promise<RequestPage> {
+    const all = [...this.requests.values()]
+      .filter(
+        (r) =>
+          r.createdAt >= filter.since &&
+          (!filter.status || r.status === filter.status) &&
+          (!filter.ruleId || r.ruleId === filter.ruleId),
+      )
+      .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id));
+    const start = after === undefined ? 0 : all.findIndex((r) => r.id === after) + 1;
+    const items = all.slice(start, start + limit).map((r) => structuredClone(r));
+    const last = items.at(-1);
+    return start + limit < all.length && last ? { items, next: last.id } : { items };
+  }
+
+  async findFollowUps(dueBy: string, limit: number): Promise<AccessRequest[]> {
+    return [...this.requests.values()]
+      .filter((r) => r.followUpAt !== undefined && r.followUpAt <= dueBy)
+      .slice(0, limit)
+      .map((r) => structuredClone(r));
+  }
+
+  async putReview(id: string, review: ActivityReview): Promise<void> {
+    this.reviews.set(id, structuredClone(review));
+  }
+
+  async getReview(id: string): Promise<ActivityReview | undefined> {
+    const r = this.reviews.get(id);
+    return r ? structuredClone(r) : undefined;
   }
 
   async listByRequester(requester: string, limit: number, after?: string): Promise<RequestPage> {

@@ -51,6 +51,64 @@ const ruleSchema = z.strictObject({
   kind: z._default(z.enum(GRANT_KINDS), 'policy'),
   /** Extensions of this rule's grants; every field has a default, so absent means the defaults. */
   extension: z.prefault(extensionSchema, {}),
+  /**
+   * Break-glass: granted at once with no approval step (named requesters only, an incident reference and a
+   * reason code, at most 1 hour, no extension), announced at once, and reviewed afterwards by two people.
+   */
+  breakGlass: z._default(z.boolean(), false),
+});
+
+/** AWS region names (`eu-west-1`, `us-gov-west-1`). */
+const region = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, 'must be an AWS region name'));
+/** Glue/Athena identifiers. */
+const glueName = z
+  .string()
+  .check(z.regex(/^[a-z0-9_]{1,128}$/, 'must be 1-128 lower-case letters, digits or _'));
+const s3Uri = z
+  .string()
+  .check(z.regex(/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, 'must be an s3:// URI'));
+
+/** Athena over the organization trail in S3: the only place data events (s3:GetObject, …) are. */
+const athenaSchema = z.strictObject({
+  database: z._default(glueName, 'jit_audit'),
+  table: z._default(glueName, 'cloudtrail'),
+  workgroup: z._default(z.string().check(z.regex(/^[A-Za-z0-9._-]{1,128}$/)), 'primary'),
+  /** Where Athena writes query results (`s3://bucket/prefix/`). */
+  outputLocation: s3Uri,
+  /**
+   * The organization trail's log prefix, up to and including the organization id
+   * (`s3://org-trail-bucket/AWSLogs/o-abc123def4`). Present: the stateful stack creates the Glue table with
+   * partition projection over it (account, region, date); absent: the table exists already.
+   */
+  trailLocation: z.optional(s3Uri),
+  /** The first day the projection covers (`yyyy/MM/dd`). */
+  projectionStartDate: z._default(z.string().check(z.regex(/^\d{4}\/\d{2}\/\d{2}$/)), '2025/01/01'),
+});
+
+/** The CloudTrail audit review (README "Audit review"). */
+const auditSchema = z.strictObject({
+  /** Principal patterns who may read any request and any review, and list requests across requesters. */
+  auditors: z._default(z.array(nonEmpty), []),
+  /** Regions whose CloudTrail event history the review reads (default: the broker's region and us-east-1). */
+  regions: z.optional(z.array(region).check(z.minLength(1), z.maxLength(20))),
+  /** How long CloudTrail may take to deliver a record (the review stays provisional until then). */
+  deliveryDelaySeconds: z._default(z.int().check(z.gte(0), z.lte(86_400)), 900),
+  athena: z.optional(athenaSchema),
+});
+
+/** Break-glass reviews (rules with `breakGlass: true`). */
+const breakGlassSchema = z.strictObject({
+  /** Who may review a break-glass grant (principal patterns; two distinct people review, never the requester). */
+  reviewers: z.array(nonEmpty).check(z.minLength(1)),
+  /** Hours after the revoke before a missing review alarms and suspends the requester's break-glass. */
+  reviewOverdueHours: z._default(z.int().check(z.gte(1), z.lte(720)), 24),
+  /** Reason codes a break-glass request may give. */
+  reasonCodes: z._default(z.array(nonEmpty).check(z.minLength(1)), [
+    'outage',
+    'security-incident',
+    'data-loss',
+    'other',
+  ]),
 });
 
 const accountSchema = z.strictObject({
@@ -112,6 +170,10 @@ export const configSchema = z.strictObject({
     }),
     { mode: 'governance', retentionDays: 400 },
   ),
+  /** The CloudTrail audit review: auditors, regions, Athena; absent: defaults (no auditors, no Athena). */
+  audit: z._default(auditSchema, { auditors: [], deliveryDelaySeconds: 900 }),
+  /** Break-glass reviewers; required when a rule has `breakGlass: true`. */
+  breakGlass: z.optional(breakGlassSchema),
   /** Deploy the grantor with one service-managed StackSet to these OUs (from the management account). */
   grantorStackSet: z.optional(grantorStackSetSchema),
 });
@@ -122,6 +184,12 @@ export type PolicyConfigInput = z.input<typeof configSchema>;
 export type Rule = z.output<typeof ruleSchema>;
 /** Approval requirement of a rule: automatic, or `minApprovals` distinct approvers. */
 export type Approval = Rule['approval'];
+/** The audit review settings after defaults. */
+export type AuditSettings = z.output<typeof auditSchema>;
+/** Athena settings after defaults. */
+export type AthenaSettings = z.output<typeof athenaSchema>;
+/** Break-glass settings after defaults. */
+export type BreakGlassSettings = z.output<typeof breakGlassSchema>;
 /** A rule's extension settings after defaults. */
 export type ExtensionSettings = Rule['extension'];
 

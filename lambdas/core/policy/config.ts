@@ -74,6 +74,15 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
       if (!isCallerPattern(p)) push(`people.${name}[${i}]`, CALLER_MESSAGE);
     });
   }
+  c.audit.auditors.forEach((p, i) => {
+    if (!isCallerPattern(p)) push(`audit.auditors[${i}]`, CALLER_MESSAGE);
+  });
+  c.breakGlass?.reviewers.forEach((p, i) => {
+    if (!isCallerPattern(p)) push(`breakGlass.reviewers[${i}]`, CALLER_MESSAGE);
+  });
+  c.breakGlass?.reasonCodes.forEach((code, i) => {
+    if (!REASON_CODE_RE.test(code)) push(`breakGlass.reasonCodes[${i}]`, REASON_CODE_MESSAGE);
+  });
   c.extensionReasonCodes.forEach((code, i) => {
     if (!REASON_CODE_RE.test(code)) push(`extensionReasonCodes[${i}]`, REASON_CODE_MESSAGE);
   });
@@ -132,6 +141,7 @@ function semanticIssues(c: z.output<typeof configSchema>, denyList: readonly str
         }
       });
     }
+    if (rule.breakGlass) issues.push(...breakGlassRuleIssues(c, rule, at));
     if (c.accounts) {
       // Every target lives in a listed account, reached through that account's grantor role.
       const listed = new Set(c.accounts.map((a) => a.id));
@@ -237,6 +247,52 @@ function accountIssues(c: z.output<typeof configSchema>): FieldIssue[] {
 
 const ROLE_NAME_MESSAGE = 'must be an IAM role name (1-64 letters, digits and +=,.@_-)';
 const CALLER_MESSAGE = 'must be an IAM user/role or STS assumed-role ARN pattern';
+
+/** Break-glass grants are capped at one hour. */
+export const BREAK_GLASS_MAX_SECONDS = 3600;
+
+/**
+ * A break-glass rule names its requesters one by one (no wildcard in the name part: whoever may skip
+ * approval is a known person), is capped at one hour, has no extension and needs the reviewers section.
+ */
+function breakGlassRuleIssues(
+  c: z.output<typeof configSchema>,
+  rule: z.output<typeof configSchema>['rules'][number],
+  at: string,
+): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  rule.requesters.forEach((p, i) => {
+    const name = p.slice(p.lastIndexOf('/') + 1);
+    if (hasWildcard(name) || !p.includes('/')) {
+      issues.push({
+        field: `${at}.requesters[${i}]`,
+        message: 'break-glass requesters are named principals: no wildcard in the name part',
+      });
+    }
+  });
+  if (rule.maxDurationSeconds > BREAK_GLASS_MAX_SECONDS) {
+    issues.push({
+      field: `${at}.maxDurationSeconds`,
+      message: `break-glass grants last at most ${BREAK_GLASS_MAX_SECONDS} seconds`,
+    });
+  }
+  if (rule.approval !== 'auto') {
+    issues.push({ field: `${at}.approval`, message: 'break-glass rules have no approval step: set "auto"' });
+  }
+  if (rule.extension.maxExtensions !== 0) {
+    issues.push({
+      field: `${at}.extension.maxExtensions`,
+      message: 'break-glass grants cannot be extended: set 0 (ask again after the review)',
+    });
+  }
+  if (!c.breakGlass) {
+    issues.push({
+      field: 'breakGlass',
+      message: `rule ${rule.id} is break-glass: list breakGlass.reviewers`,
+    });
+  }
+  return issues;
+}
 /** A person's name in the `people` map. */
 const PERSON_NAME_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 

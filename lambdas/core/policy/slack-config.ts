@@ -27,6 +27,8 @@ export const slackConfigSchema = z.strictObject({
   defaultChannel: z.optional(channelId),
   /** Channel per rule id. */
   channels: z._default(z.record(z.string(), channelId), {}),
+  /** Where break-glass grants are announced (a card kept current until revoke). No channel: SNS only. */
+  securityChannel: z.optional(channelId),
   /** Who a Slack user is in IAM, by Slack user id. */
   users: z._default(z.record(userId, slackUserSchema), {}),
   /** @default `<stack name>/slack/signing-secret` */

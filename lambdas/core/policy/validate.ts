@@ -18,6 +18,8 @@ import { parseWith } from '../schema.ts';
 import { listedAccounts } from './accounts.ts';
 import { ACTION_RE, deniedBy, type PolicyConfig, type Rule } from './config.ts';
 
+const INCIDENT_RE = /^[A-Za-z0-9][A-Za-z0-9._:/#-]{0,127}$/;
+
 const text = (max: number) => z.string().check(z.trim(), z.minLength(1), z.maxLength(max));
 
 const permissionSchema = z.strictObject({
@@ -32,6 +34,17 @@ const bodySchema = z.strictObject({
   durationSeconds: z.optional(z.int().check(z.positive())),
   reason: z.string().check(z.trim(), z.minLength(3), z.maxLength(1000)),
   ticket: z.optional(text(128)),
+  /** Break-glass: the incident this access is for (`INC-1234`, a ticket URL's key). */
+  incident: z.optional(
+    z
+      .string()
+      .check(
+        z.trim(),
+        z.regex(INCIDENT_RE, 'must be 1-128 letters, digits or ._:/#- (an incident reference)'),
+      ),
+  ),
+  /** Break-glass: one of `breakGlass.reasonCodes`. */
+  reasonCode: z.optional(text(64)),
 });
 
 /** The body of `POST /requests`, as the caller sends it. */
@@ -47,6 +60,8 @@ export interface ValidatedRequest {
   readonly reason: string;
   readonly ticket?: string;
   readonly rule: Rule;
+  /** Break-glass requests: the incident and the reason code. */
+  readonly breakGlass?: { readonly incident: string; readonly reasonCode: string };
 }
 
 /** Keys that would widen a grant beyond what it names; never accepted, reported by name. */
@@ -221,13 +236,37 @@ export function validateRequest(
       { field: 'target', message: `account ${account} is not listed in the config's accounts` },
     ]);
   }
-  const candidates = config.rules.filter(
+  // A request naming an incident is break-glass and only break-glass rules answer it; any other request
+  // only ordinary rules: nobody skips approval without saying so.
+  const breakGlass = parsed.incident !== undefined;
+  const reachable = config.rules.filter(
     (r) =>
       (options.ruleId === undefined || r.id === options.ruleId) &&
       r.kind === parsed.kind &&
       r.requesters.some((p) => arnMatches(p, caller)) &&
       targetsAllow(r, parsed.target),
   );
+  const candidates = reachable.filter((r) => r.breakGlass === breakGlass);
+  if (candidates.length === 0 && reachable.length > 0) {
+    throw invalid([
+      breakGlass
+        ? { field: 'incident', message: 'no break-glass rule lets this caller reach this target' }
+        : {
+            field: 'incident',
+            message:
+              'only a break-glass rule covers this target: name an incident and a reason code (jit break-glass)',
+          },
+    ]);
+  }
+  if (breakGlass) breakGlassIssues(parsed.reasonCode, config);
+  else if (parsed.reasonCode !== undefined) {
+    throw invalid([
+      {
+        field: 'reasonCode',
+        message: 'only break-glass requests (with an incident) give a reason code here',
+      },
+    ]);
+  }
   if (candidates.length === 0) {
     throw new NotEligibleError('no rule lets this caller request access to this target', [
       {
@@ -270,5 +309,16 @@ export function validateRequest(
     reason: parsed.reason,
     ...(parsed.ticket === undefined ? {} : { ticket: parsed.ticket }),
     rule,
+    ...(parsed.incident !== undefined
+      ? { breakGlass: { incident: parsed.incident, reasonCode: parsed.reasonCode ?? '' } }
+      : {}),
   };
+}
+
+/** A break-glass request gives one of the configured reason codes. */
+function breakGlassIssues(reasonCode: string | undefined, config: PolicyConfig): void {
+  const codes = config.breakGlass?.reasonCodes ?? [];
+  if (reasonCode === undefined || !codes.includes(reasonCode)) {
+    throw invalid([{ field: 'reasonCode', message: `must be one of ${codes.join(', ')}` }]);
+  }
 }

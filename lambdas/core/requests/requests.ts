@@ -9,31 +9,15 @@ import {
 } from '../errors.ts';
 import type { Status } from '../lifecycle.ts';
 import { type AccessRequest, type AuditEvent, type PublicRequest, toPublic } from '../model.ts';
-import type { PolicyConfig, Rule } from '../policy/config.ts';
 import { distinctPeople, samePerson } from '../policy/people.ts';
 import { type ValidatedRequest, validateRequest } from '../policy/validate.ts';
 import type { Deps } from '../ports.ts';
-import { arnMatches } from '../principals.ts';
-
-/** The rule a stored request was validated under (undefined if the config no longer has it). */
-export function ruleOf(config: PolicyConfig, request: Pick<AccessRequest, 'ruleId'>): Rule | undefined {
-  return config.rules.find((r) => r.id === request.ruleId);
-}
-
-/** True when `caller` is an approver of the rule. Auto-approved rules have no human approvers. */
-export function isApprover(rule: Rule | undefined, caller: string): boolean {
-  if (!rule || rule.approval === 'auto') return false;
-  return rule.approval.approvers.some((p) => arnMatches(p, caller));
-}
-
-/** Approvals a rule needs before access is granted (0 for auto-approval). */
-export function requiredApprovals(rule: Rule | undefined): number {
-  if (!rule) return Number.POSITIVE_INFINITY;
-  return rule.approval === 'auto' ? 0 : rule.approval.minApprovals;
-}
+import { isApprover, mayRead, requiredApprovals, ruleOf } from './access.ts';
+import { assertBreakGlassAllowed } from './break-glass.ts';
 
 /** Who is who (self-approval, quorum) lives in people.ts; `personOf` stays importable from here. */
 export { personOf } from '../policy/people.ts';
+export { isApprover, requiredApprovals, ruleOf } from './access.ts';
 
 /** `POST /requests`: validates, records REQUESTED and starts the workflow named after the request id. */
 export async function submitRequest(
@@ -42,6 +26,7 @@ export async function submitRequest(
   body: unknown,
 ): Promise<{ requestId: string; status: Status }> {
   const valid = validateRequest(body, caller, deps.config);
+  if (valid.breakGlass) await assertBreakGlassAllowed(deps, caller);
   const { request, event } = newRequest(deps, caller, valid);
   const id = request.id;
   await deps.store.create(request, event);
@@ -74,7 +59,11 @@ export function newRequest(
     to: 'REQUESTED',
     at,
     actor: caller,
-    details: { ruleId: valid.rule.id, ...extra.details },
+    details: {
+      ruleId: valid.rule.id,
+      ...(valid.breakGlass ? { breakGlass: true, ...valid.breakGlass } : {}),
+      ...extra.details,
+    },
     prevHash: GENESIS_HASH,
   });
   const request: AccessRequest = {
@@ -91,6 +80,12 @@ export function newRequest(
     durationSeconds: valid.durationSeconds,
     reason: valid.reason,
     ...(valid.ticket === undefined ? {} : { ticket: valid.ticket }),
+    ...(valid.breakGlass
+      ? {
+          reasonCode: valid.breakGlass.reasonCode,
+          breakGlass: { incident: valid.breakGlass.incident, reviews: [] },
+        }
+      : {}),
     approvals: [],
     createdAt: at,
     updatedAt: at,
@@ -106,8 +101,10 @@ export async function getRequest(
   id: string,
 ): Promise<PublicRequest & { events: AuditEvent[]; integrity: ChainCheck }> {
   const first = await load(deps, id);
-  if (first.requester !== caller && !isApprover(ruleOf(deps.config, first), caller)) {
-    throw new ForbiddenError('only the requester and the approvers of its rule may read this request');
+  if (!mayRead(deps.config, first, caller)) {
+    throw new ForbiddenError(
+      'only the requester, the approvers of its rule and the auditors may read this request',
+    );
   }
   const { request, events } = await consistentRead(deps, first);
   return { ...toPublic(request), events, integrity: verifyChain(events, request) };

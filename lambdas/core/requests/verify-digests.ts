@@ -1,7 +1,7 @@
 import { addDays, type DigestCheck, dayOf, verifyDigests } from '../audit/digest.ts';
 import { ConfigError, ForbiddenError } from '../errors.ts';
 import type { Deps } from '../ports.ts';
-import { isApprover } from './requests.ts';
+import { isApprover, isAuditor } from './access.ts';
 
 /** The longest window `GET /evidence/digests` checks, in days. */
 export const DIGEST_WINDOW_MAX_DAYS = 3650;
@@ -19,8 +19,8 @@ export async function verifyEvidenceDigests(
 ): Promise<DigestCheck & { readonly verifiedAgainst: 'archive' }> {
   const archive = deps.evidence;
   if (!archive) throw new ConfigError('the evidence archive is not wired in this function');
-  if (!deps.config.rules.some((rule) => isApprover(rule, caller))) {
-    throw new ForbiddenError('only the approvers of some rule may verify the daily digests');
+  if (!deps.config.rules.some((rule) => isApprover(rule, caller)) && !isAuditor(deps.config, caller)) {
+    throw new ForbiddenError('only the approvers of some rule and the auditors may verify the daily digests');
   }
   const today = dayOf(deps.clock.now());
   const check = await verifyDigests(

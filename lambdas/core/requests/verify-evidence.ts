@@ -1,11 +1,11 @@
 import { archivedEvents, compareWithArchive, type EvidenceCheck } from '../audit/evidence.ts';
 import { ConfigError, ForbiddenError, NotFoundError } from '../errors.ts';
 import type { Deps } from '../ports.ts';
-import { isApprover, ruleOf } from './requests.ts';
+import { isApprover, isAuditor, ruleOf } from './access.ts';
 
 /**
  * `GET /requests/{id}/verify`: compares the request's history in the table with the write-once archive.
- * Same read rule as `GET /requests/{id}` (the requester and the approvers of its rule); for a request gone
+ * Same read rule as `GET /requests/{id}` (the requester, the approvers of its rule, the auditors); for a request gone
  * from the table, the rule is read from its archived first event (its actor is the requester).
  */
 export async function verifyRequestEvidence(
@@ -20,8 +20,14 @@ export async function verifyRequestEvidence(
   const requester = request?.requester ?? first?.actor;
   const ruleId = request?.ruleId ?? (first?.details?.ruleId as string | undefined);
   if (requester === undefined) throw new NotFoundError(`request ${id} not found`);
-  if (requester !== caller && !isApprover(ruleOf(deps.config, { ruleId: ruleId ?? '' }), caller)) {
-    throw new ForbiddenError('only the requester and the approvers of its rule may verify this request');
+  if (
+    requester !== caller &&
+    !isApprover(ruleOf(deps.config, { ruleId: ruleId ?? '' }), caller) &&
+    !isAuditor(deps.config, caller)
+  ) {
+    throw new ForbiddenError(
+      'only the requester, the approvers of its rule and the auditors may verify this request',
+    );
   }
   // Read the events after the item: an event landing in between shows as one the item does not expect,
   // and reading again settles it (as GET /requests/{id} does).

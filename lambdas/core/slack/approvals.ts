@@ -31,8 +31,17 @@ export class SlackApprovals implements Approvals {
   }
 
   async requestPending(request: AccessRequest): Promise<void> {
+    await this.#post(request, channelFor(this.#deps.config.slack, request.ruleId));
+  }
+
+  /** Break-glass: the card goes to the security channel once granted, and is refreshed like any card. */
+  async announce(request: AccessRequest): Promise<void> {
+    await this.#post(request, this.#deps.config.slack?.securityChannel);
+  }
+
+  /** Posts the request's card once (a claim on the card record keeps concurrent posts to one). */
+  async #post(request: AccessRequest, channel: string | undefined): Promise<void> {
     const d = this.#deps;
-    const channel = channelFor(d.config.slack, request.ruleId);
     if (!channel) return;
     const now = d.clock.now();
     const claimId = randomUUID();

@@ -189,12 +189,26 @@ export function buildRequestCard(ctx: CardContext): SlackMessage {
       `${request.approvals.length} of ${Number.isFinite(required) ? required : '?'}${voters ? `: ${voters}` : ''}`,
     ),
   ];
+  if (request.breakGlass) {
+    // Break-glass: no approval step; everyone sees the incident and the reason code.
+    fields.push(
+      field('Break-glass', `${code(request.breakGlass.incident)} · ${code(request.reasonCode ?? 'other')}`),
+    );
+  }
+  if (request.firstUsedAt) {
+    fields.push(
+      field(
+        'First used',
+        `${date(request.firstUsedAt)}${request.firstUsedFrom ? ` from ${code(request.firstUsedFrom)}` : ''}`,
+      ),
+    );
+  }
   if (request.extends) {
     // An extension: approvers see which grant it prolongs and the requester's reason code.
     fields.push(field('Extends', `${code(request.extends)} · ${code(request.reasonCode ?? 'other')}`));
   }
   if (ctx.windowEndsAt) fields.push(field('Approve before', date(ctx.windowEndsAt)));
-  const headline = `${request.extends ? 'Extension · ' : ''}${HEADLINE[request.status]}`;
+  const headline = `${request.breakGlass ? 'BREAK-GLASS · ' : request.extends ? 'Extension · ' : ''}${HEADLINE[request.status]}`;
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: headline } },
     { type: 'section', fields },

@@ -1,3 +1,4 @@
+import { reviewPassTimes, usableUntilOf } from '../audit/review.ts';
 import { load, move, withFreshRead } from '../audit/transition.ts';
 import {
   BrokerError,
@@ -13,6 +14,8 @@ import { HOLDS_GRANT, type Status } from '../lifecycle.ts';
 import type { AccessRequest, RequestPatch, RevokeResult } from '../model.ts';
 import { isProtected, validateRequest } from '../policy/validate.ts';
 import type { Deps } from '../ports.ts';
+import { isBreakGlassReviewer } from '../requests/access.ts';
+import { announceBreakGlass } from '../requests/break-glass.ts';
 import { closeUndelivered, isApprover, ruleOf } from '../requests/requests.ts';
 
 /** Actor names of the broker's own steps in the audit log. */
@@ -49,6 +52,9 @@ export async function validateStep(deps: Deps, requestId: string): Promise<{ out
         durationSeconds: request.durationSeconds,
         reason: request.reason,
         ...(request.ticket === undefined ? {} : { ticket: request.ticket }),
+        ...(request.breakGlass
+          ? { incident: request.breakGlass.incident, reasonCode: request.reasonCode }
+          : {}),
       };
       // An extension is re-validated by its parent's rule, and only while the parent's grant lasts.
       const valid = validateRequest(
@@ -165,7 +171,7 @@ export async function expireApprovalStep(deps: Deps, requestId: string): Promise
 export async function grantStep(
   deps: Deps,
   requestId: string,
-): Promise<{ requestId: string; expiresAt: string }> {
+): Promise<{ requestId: string; expiresAt: string; alertFailures?: string[] }> {
   const request = await load(deps, requestId);
   if (request.status === 'GRANTED' && request.expiresAt) return { requestId, expiresAt: request.expiresAt };
   if (request.status !== 'APPROVED')
@@ -175,8 +181,11 @@ export async function grantStep(
   }
   await assertParentLive(deps, request);
   const granted = await kindOf(request.kind).grant(deps, withinChain(deps, request));
-  await move(deps, request, 'GRANTED', SYSTEM.grant, granted.details, granted.patch);
-  return { requestId, expiresAt: granted.expiresAt };
+  const after = await move(deps, request, 'GRANTED', SYSTEM.grant, granted.details, granted.patch);
+  if (!after.breakGlass) return { requestId, expiresAt: granted.expiresAt };
+  // Break-glass is loud: announced right after the grant (never before it: no Slack on its way in).
+  const alertFailures = await announceBreakGlass(deps, after);
+  return { requestId, expiresAt: granted.expiresAt, ...(alertFailures.length ? { alertFailures } : {}) };
 }
 
 /**
@@ -199,9 +208,36 @@ export async function revokeGrant(
       throw new ConflictError('NotGranted', `request is ${request.status}; nothing to revoke`);
     }
     const done = await kind.revoke(deps, request);
-    const revoked = await move(deps, request, 'REVOKED', actor, { reason, ...done.details }, done.patch);
+    const revoked = await move(
+      deps,
+      request,
+      'REVOKED',
+      actor,
+      { reason, ...done.details },
+      {
+        ...done.patch,
+        ...afterRevoke(deps, request),
+      },
+    );
     return { ...base, status: revoked.status, alreadyRevoked: false, cleanupAt: kind.cleanupAt(revoked) };
   });
+}
+
+/**
+ * What the revoke schedules: the audit review's first pass (once CloudTrail has delivered the grant's last
+ * calls) and, for break-glass, the deadline of its human reviews.
+ */
+function afterRevoke(deps: Deps, request: AccessRequest): RequestPatch {
+  const now = deps.clock.now().toISOString();
+  const review = reviewPassTimes(deps.config, usableUntilOf(request, now)).first;
+  const bg = request.breakGlass;
+  if (!bg) return { followUpAt: review };
+  const hours = deps.config.breakGlass?.reviewOverdueHours ?? 24;
+  const reviewDueBy = new Date(Date.parse(now) + hours * 3_600_000).toISOString();
+  return {
+    followUpAt: review < reviewDueBy ? review : reviewDueBy,
+    breakGlass: { ...bg, reviewDueBy },
+  };
 }
 
 /**
@@ -230,7 +266,8 @@ export async function revokeEarly(
   reason?: string,
 ): Promise<RevokeResult> {
   const request = await load(deps, requestId);
-  if (request.requester !== caller && !isApprover(ruleOf(deps.config, request), caller)) {
+  const reviewer = request.breakGlass !== undefined && isBreakGlassReviewer(deps.config, caller);
+  if (request.requester !== caller && !isApprover(ruleOf(deps.config, request), caller) && !reviewer) {
     throw new ForbiddenError('only the requester and the approvers of its rule may revoke this request');
   }
   if (request.status !== 'REVOKED' && !HOLDS_GRANT.includes(request.status)) {

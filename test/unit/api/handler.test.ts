@@ -338,7 +338,7 @@ describe('GET /pending', () => {
     expect(approver.body).not.toContain('secret-task-token');
     expect(approver.body).not.toContain('lastHash');
     expect(requester.statusCode).toBe(200);
-    expect(bodyOf(requester)).toEqual({ requests: [] });
+    expect(bodyOf(requester)).toEqual({ requests: [], reviews: [] });
   });
 });
 

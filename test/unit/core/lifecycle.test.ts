@@ -26,6 +26,8 @@ const LEGAL: readonly (readonly [Status, Status])[] = [
 /** Same-status notes of credentials grants: credentials collected, session-deny removed after expiry. */
 const NOTES: readonly (readonly [Status, Status])[] = [
   ['GRANTED', 'GRANTED'],
+  // First use seen while a failed revoke waits for the sweeper.
+  ['REVOKE_FAILED', 'REVOKE_FAILED'],
   ['REVOKED', 'REVOKED'],
 ];
 

@@ -147,7 +147,7 @@ describe('Lambda entries', () => {
       (name) => !readFileSync(join(lambdas, name, 'index.ts'), 'utf8').includes('.use(invocationLog())'),
     );
     // Assess
-    expect(entries).toHaveLength(9);
+    expect(entries).toHaveLength(11);
     expect(without).toEqual([]);
   });
 });

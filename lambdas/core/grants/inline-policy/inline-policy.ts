@@ -3,7 +3,7 @@
  * the expiry condition, written and removed with a read-back.
  */
 import type { AccessRequest } from '../../model.ts';
-import { principalOf } from '../../principals.ts';
+import { principalOf, withoutPath } from '../../principals.ts';
 import type { GrantKindModule, GrantPorts } from '../kind.ts';
 import {
   buildGrantPolicy,
@@ -44,7 +44,14 @@ export const inlinePolicy: GrantKindModule = {
     await putVerified(ports.iam, principalOf(request), name, document, request.target);
     return {
       expiresAt,
-      details: { policyName: name, expiresAt, statements: request.permissions.length },
+      details: {
+        policyName: name,
+        expiresAt,
+        statements: request.permissions.length,
+        // Correlation keys of the audit review: calls of this principal, in this account, in the window.
+        principal: withoutPath(request.target),
+        account: principalOf(request).account,
+      },
       patch: { expiresAt },
     };
   },

@@ -100,6 +100,7 @@ export const stsCredentials: GrantKindModule = {
       sessionName: name,
       sourceIdentity: sourceIdentity(request.requester),
       credentialsExpireAt: credentials.Expiration,
+      accessKeyId: credentials.AccessKeyId,
     };
     return {
       expiresAt,
@@ -107,6 +108,10 @@ export const stsCredentials: GrantKindModule = {
         kind: 'credentials',
         expiresAt,
         userId: sessionUserId(roleId, name),
+        // Correlation keys of the audit review: CloudTrail records every call with them.
+        sessionName: name,
+        roleId,
+        accessKeyId: credentials.AccessKeyId,
         sourceIdentity: session.sourceIdentity,
         stsDurationSeconds: durationSeconds,
         credentialsExpireAt: credentials.Expiration,
