@@ -13,6 +13,34 @@ export const REVIEW_FORMATS = ['table', 'json', 'md', 'html'] as const;
 export type ReviewFormat = (typeof REVIEW_FORMATS)[number];
 
 /** A share (0..1) as a whole percentage: `0.6` → `60%`. */
+/** The used-actions table of the Markdown and HTML reports: its columns and one row's cells. */
+const USED_HEADERS = ['Action', 'Resource', 'Calls', 'First', 'Last', 'Sessions', 'Source IPs'];
+function usedCells(u: ActivityReview['used'][number]): string[] {
+  return [
+    u.action,
+    u.resource,
+    String(u.calls),
+    u.firstAt,
+    u.lastAt,
+    u.sessions.join(', '),
+    u.sourceIps.join(', '),
+  ];
+}
+
+/** The refusals table of the Markdown and HTML reports. */
+const REFUSAL_HEADERS = ['At', 'Action', 'Resource', 'Error', 'Grant', 'Source IP', 'Event'];
+function refusalCells(r: ActivityReview['refused'][number]): string[] {
+  return [
+    r.at,
+    r.action,
+    r.resource,
+    r.errorCode,
+    r.insideGrant ? 'inside' : 'outside',
+    r.sourceIp ?? '',
+    r.eventId,
+  ];
+}
+
 export function percent(share: number): string {
   return `${Math.round(share * 100)}%`;
 }
@@ -230,34 +258,10 @@ export function reviewMarkdown(review: ActivityReview): string {
     mdTable(['Field', 'Value'], headRows(review)),
     `## Used actions (${allowedText(review)} allowed calls${review.usedTruncated ? '; more pairs than listed' : ''})`,
     review.used.length
-      ? mdTable(
-          ['Action', 'Resource', 'Calls', 'First', 'Last', 'Sessions', 'Source IPs'],
-          review.used.map((u) => [
-            u.action,
-            u.resource,
-            String(u.calls),
-            u.firstAt,
-            u.lastAt,
-            u.sessions.join(', '),
-            u.sourceIps.join(', '),
-          ]),
-        )
+      ? mdTable(USED_HEADERS, review.used.map(usedCells))
       : '_No allowed call was made with this grant._',
     `## Refusals (${review.refused.length}: ${inside} inside the grant, ${outside} outside)`,
-    review.refused.length
-      ? mdTable(
-          ['At', 'Action', 'Resource', 'Error', 'Grant', 'Source IP', 'Event'],
-          review.refused.map((r) => [
-            r.at,
-            r.action,
-            r.resource,
-            r.errorCode,
-            r.insideGrant ? 'inside' : 'outside',
-            r.sourceIp ?? '',
-            r.eventId,
-          ]),
-        )
-      : '_None._',
+    review.refused.length ? mdTable(REFUSAL_HEADERS, review.refused.map(refusalCells)) : '_None._',
     '## Unused actions',
     escapeMarkdown(unusedLine(review)),
     ...(review.unused.actions.length
@@ -431,34 +435,10 @@ export function reviewHtml(review: ActivityReview): string {
     `<p class="legend muted"><span>● allowed call</span><span>✕ refused call</span><span>blue: approval</span><span>green: grant</span><span>purple: first use</span><span>red: revoke</span><span>dashed: expiry</span>${review.callsTruncated ? `<span>only the first ${review.calls.length} calls are drawn</span>` : ''}</p>`,
     `<h2>Used actions (${allowedText(review)} allowed calls${review.usedTruncated ? '; more pairs than listed' : ''})</h2>`,
     review.used.length
-      ? htmlTable(
-          ['Action', 'Resource', 'Calls', 'First', 'Last', 'Sessions', 'Source IPs'],
-          review.used.map((u) => [
-            u.action,
-            u.resource,
-            String(u.calls),
-            u.firstAt,
-            u.lastAt,
-            u.sessions.join(', '),
-            u.sourceIps.join(', '),
-          ]),
-        )
+      ? htmlTable(USED_HEADERS, review.used.map(usedCells))
       : '<p>No allowed call was made with this grant.</p>',
     `<h2>Refusals (${review.refused.length}: ${inside} inside the grant, ${outside} outside)</h2>`,
-    review.refused.length
-      ? htmlTable(
-          ['At', 'Action', 'Resource', 'Error', 'Grant', 'Source IP', 'Event'],
-          review.refused.map((r) => [
-            r.at,
-            r.action,
-            r.resource,
-            r.errorCode,
-            r.insideGrant ? 'inside' : 'outside',
-            r.sourceIp ?? '',
-            r.eventId,
-          ]),
-        )
-      : '<p>None.</p>',
+    review.refused.length ? htmlTable(REFUSAL_HEADERS, review.refused.map(refusalCells)) : '<p>None.</p>',
     '<h2>Unused actions</h2>',
     `<p>${e(unusedLine(review))}</p>`,
     ...(review.unused.actions.length

@@ -391,39 +391,54 @@ function monthsBetween(since: string, until: string): string[] {
   return months;
 }
 
+/** A cursor's JSON, or undefined when it is not base64url JSON. */
+function parseCursor(cursor: string): unknown {
+  try {
+    return JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** True when `k` is exactly a start key of `index` (table and index keys, strings) in `partition`. */
+function isIndexKey(
+  k: unknown,
+  index: { readonly partitionKey: string; readonly sortKey: string },
+  partition: unknown,
+): k is Record<string, unknown> {
+  const fields = [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey, index.partitionKey, index.sortKey];
+  if (k === null || typeof k !== 'object') return false;
+  const key = k as Record<string, unknown>;
+  return (
+    Object.keys(key).length === fields.length &&
+    fields.every((f) => typeof key[f] === 'string') &&
+    key[index.partitionKey] === partition
+  );
+}
+
+/** The refusal of a cursor this store did not make for this listing (400, field `next`). */
+function foreignCursor(what: string): InvalidRequestError {
+  return new InvalidRequestError('next is not a cursor of this listing', [
+    { field: 'next', message: `is not a cursor returned by GET /requests for this ${what}` },
+  ]);
+}
+
 /** A cursor of the auditors' listing, refused (400, field `next`) unless it is one of this window's. */
 function decodeMonthCursor(
   cursor: string,
   months: readonly string[],
 ): { month: string; key?: Record<string, unknown> } {
-  const index = TABLE_SCHEMA.indexes.byMonth;
-  const fields = [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey, index.partitionKey, index.sortKey];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  const c = parsed as { month?: unknown; key?: Record<string, unknown> } | undefined;
-  const keyOk = (k: Record<string, unknown> | undefined) =>
-    k === undefined ||
-    (k !== null &&
-      typeof k === 'object' &&
-      Object.keys(k).length === fields.length &&
-      fields.every((f) => typeof k[f] === 'string') &&
-      k[index.partitionKey] === c?.month);
+  const c = parseCursor(cursor) as { month?: unknown; key?: unknown } | undefined;
   if (
     !c ||
     typeof c !== 'object' ||
     typeof c.month !== 'string' ||
     !months.includes(c.month) ||
-    !keyOk(c.key)
+    (c.key !== undefined && !isIndexKey(c.key, TABLE_SCHEMA.indexes.byMonth, c.month))
   ) {
-    throw new InvalidRequestError('next is not a cursor of this listing', [
-      { field: 'next', message: 'is not a cursor returned by GET /requests for this filter' },
-    ]);
+    throw foreignCursor('filter');
   }
-  return c.key ? { month: c.month, key: c.key } : { month: c.month };
+  return c.key ? { month: c.month, key: c.key as Record<string, unknown> } : { month: c.month };
 }
 
 /** The position after a page: the index key of its last item, base64url JSON (opaque to callers). */
@@ -436,25 +451,7 @@ function encodeCursor(key: Record<string, unknown>): string {
  * very requester: a crafted cursor must not walk someone else's requests.
  */
 function decodeCursor(cursor: string, requester: string): Record<string, unknown> {
-  const index = TABLE_SCHEMA.indexes.byRequester;
-  const fields = [TABLE_SCHEMA.partitionKey, TABLE_SCHEMA.sortKey, index.partitionKey, index.sortKey];
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    key = undefined;
-  }
-  const k = key as Record<string, unknown> | undefined;
-  const valid =
-    k !== null &&
-    typeof k === 'object' &&
-    Object.keys(k).length === fields.length &&
-    fields.every((f) => typeof k[f] === 'string') &&
-    k[index.partitionKey] === requester;
-  if (!valid) {
-    throw new InvalidRequestError('next is not a cursor of this listing', [
-      { field: 'next', message: 'is not a cursor returned by GET /requests for this caller' },
-    ]);
-  }
-  return k as Record<string, unknown>;
+  const key = parseCursor(cursor);
+  if (!isIndexKey(key, TABLE_SCHEMA.indexes.byRequester, requester)) throw foreignCursor('caller');
+  return key;
 }

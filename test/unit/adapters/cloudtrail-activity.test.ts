@@ -12,6 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { activityEventOf, CloudTrailActivity, sdkLookup } from '#adapters/cloudtrail-activity.ts';
 import { Pacer } from '#adapters/pacer.ts';
 import type { ActivityQuery } from '#core/audit/activity.ts';
+import { VirtualTime } from '../../support/virtual-time.ts';
 
 const A = '111122223333';
 const OTHER = '222233334444';
@@ -39,43 +40,6 @@ const inlineQuery: ActivityQuery = {
   principalArn: ROLE,
   eventSources: ['s3.amazonaws.com', 'dynamodb.amazonaws.com'],
 };
-
-/**
- * Virtual time: `sleep` registers a timer, and `run` moves the clock to the next timer only once every
- * pending promise has settled, so minutes of pacing and backoff cost nothing and sleepers wake in order.
- */
-class VirtualTime {
-  now = 0;
-  readonly #timers: { at: number; seq: number; wake: () => void }[] = [];
-  #seq = 0;
-
-  readonly clock = () => this.now;
-  readonly sleep = (ms: number) =>
-    new Promise<void>((wake) => {
-      this.#timers.push({ at: this.now + Math.max(0, ms), seq: this.#seq++, wake });
-    });
-
-  async run<T>(work: Promise<T>): Promise<T> {
-    let settled = false;
-    work.then(
-      () => {
-        settled = true;
-      },
-      () => {
-        settled = true;
-      },
-    );
-    for (;;) {
-      await new Promise((resolve) => setImmediate(resolve));
-      if (settled) return work;
-      this.#timers.sort((a, b) => a.at - b.at || a.seq - b.seq);
-      const next = this.#timers.shift();
-      if (!next) throw new Error('deadlock: nothing to wake');
-      this.now = Math.max(this.now, next.at);
-      next.wake();
-    }
-  }
-}
 
 /** A CloudTrail record (the `CloudTrailEvent` JSON text) of one call by `arn`. */
 function record(id: string, region: string, fields: Record<string, unknown> = {}): string {

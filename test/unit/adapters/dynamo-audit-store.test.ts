@@ -323,6 +323,41 @@ describe('DynamoAuditStore on DynamoDB Local', () => {
     expect(pages.flat()).toEqual([...ids].reverse());
   });
 
+  it("pages every requester's requests across months, newest first, each exactly once, with filters", async () => {
+    // Prepare: 7 requests of 3 requesters from late January to March 2031 (no other test writes there)
+    const { deps, clock } = storeDeps();
+    clock.advance((Date.parse('2031-01-29T12:00:00Z') - clock.now().getTime()) / 1000);
+    const ids: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const who = arn.assumed('Developer', `auditee-${i % 3}`);
+      ids.push((await submitted(deps, who)).id);
+      clock.advance(9 * 86_400);
+    }
+    const window = { since: '2031-01-01T00:00:00Z', until: '2031-04-30T00:00:00Z' };
+    // Act
+    const pages: string[][] = [];
+    let next: string | undefined;
+    do {
+      const page = await store.listAll(window, 3, next);
+      pages.push(page.items.map((r) => r.id));
+      next = page.next;
+    } while (next);
+    const denied = await store.listAll({ ...window, status: 'DENIED' }, 10);
+    const later = await store.listAll({ ...window, since: '2031-03-01T00:00:00Z' }, 10);
+    const otherWindow = store.listAll(
+      { since: '2030-01-01T00:00:00Z', until: '2030-03-01T00:00:00Z' },
+      3,
+      (await store.listAll(window, 1)).next,
+    );
+    // Assess
+    expect(pages.flat()).toEqual([...ids].reverse());
+    expect(pages.slice(0, -1).every((p) => p.length === 3)).toBe(true);
+    expect(denied.items).toEqual([]);
+    expect(later.items.every((r) => r.createdAt >= '2031-03-01T00:00:00Z')).toBe(true);
+    expect(later.items.length).toBeGreaterThan(0);
+    await expect(otherWindow).rejects.toMatchObject({ code: 'InvalidRequest', details: [{ field: 'next' }] });
+  });
+
   it("refuses a cursor made for another requester's listing, naming the field", async () => {
     // Prepare
     const { deps } = storeDeps();
