@@ -26,7 +26,10 @@ function bgInput(
   overrides: Partial<PolicyConfigInput> = {},
 ): PolicyConfigInput {
   return testConfigInput({
-    rules: [...testConfigInput().rules, { ...BREAK_GLASS_RULE, ...rule } as PolicyConfigInput['rules'][number]],
+    rules: [
+      ...testConfigInput().rules,
+      { ...BREAK_GLASS_RULE, ...rule } as PolicyConfigInput['rules'][number],
+    ],
     breakGlass: { reviewers: [arn.assumed('Reviewer', '*')] },
     ...overrides,
   });
@@ -237,7 +240,10 @@ describe('parsePolicyConfig: break-glass rules', () => {
 
   it('refuses a break-glass reason code that is not lower-case words joined by "-"', () => {
     // Prepare
-    const input = bgInput({}, { breakGlass: { reviewers: [arn.assumed('Reviewer', '*')], reasonCodes: ['outage', 'Data Loss'] } });
+    const input = bgInput(
+      {},
+      { breakGlass: { reviewers: [arn.assumed('Reviewer', '*')], reasonCodes: ['outage', 'Data Loss'] } },
+    );
     // Act
     const error = configError(input);
     // Assess
