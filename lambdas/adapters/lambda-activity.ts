@@ -3,6 +3,30 @@ import { RetryableAwsError } from '#core/errors.ts';
 import type { Activity } from '#core/ports.ts';
 import { type SigningContext, signedPost } from './signed-fetch.ts';
 
+/** About 500 bytes a record: well inside the 6 MB of a synchronous response. */
+const FIND_MAX_EVENTS = 8000;
+
+/**
+ * A synchronous Invoke answers at most 6 MB: an on-demand read keeps its first records (by time) within
+ * that, and says so (the stored review, built in this function, always sees them all).
+ */
+export function withinInvokeLimit(result: ActivityResult, maxEvents = FIND_MAX_EVENTS): ActivityResult {
+  if (result.events.length <= maxEvents) return result;
+  return {
+    events: result.events.slice(0, maxEvents),
+    sources: [
+      ...result.sources,
+      {
+        name: 'review-function',
+        eventClasses: [],
+        calls: 0,
+        events: result.events.length,
+        error: `on-demand read cut to the first ${maxEvents} of ${result.events.length} records; the stored review has them all`,
+      },
+    ],
+  };
+}
+
 /** Where and as whom the review function is invoked. */
 export interface LambdaActivityOptions extends SigningContext {
   readonly functionName: string;

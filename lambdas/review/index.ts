@@ -1,4 +1,5 @@
 import middy from '@middy/core';
+import { withinInvokeLimit } from '#adapters/lambda-activity.ts';
 import type { ActivityQuery } from '#core/audit/activity.ts';
 import { runFollowUps } from '#core/requests/review.ts';
 import { brokerName } from '../runtime/config.ts';
@@ -24,7 +25,7 @@ type ReviewEvent =
  * assume the grantor roles and query Athena.
  */
 export const handler = middy(async (event: ReviewEvent) => {
-  if (event.action === 'find') return activity.find(event.query);
+  if (event.action === 'find') return withinInvokeLimit(await activity.find(event.query));
   const run = await runFollowUps(deps);
   reportGauge('BreakGlassReviewsOverdue', run.overdue, brokerName());
   log.info('follow-ups', { outcomes: run.outcomes.length, overdue: run.overdue });

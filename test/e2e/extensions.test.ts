@@ -241,4 +241,48 @@ describe('local runtime: extending a grant', () => {
     });
     await waitForStatus(broker, child ?? '', 'REVOKED');
   });
+  it('ends the whole chain on an early revoke of the parent: a granted child revoked, a pending one withdrawn', async () => {
+    // Prepare: a parent with a granted child, and another parent with a child awaiting approval
+    const withGranted = await grantedParent(broker);
+    await sleepUntil(withGranted.expiresAt - 2000);
+    const askedGranted = await call<{ requestId: string }>(
+      broker,
+      DEV('alice'),
+      'POST',
+      `/requests/${withGranted.id}/extend`,
+      extension(20),
+    );
+    expect(askedGranted.status, JSON.stringify(askedGranted.body)).toBe(202);
+    const granted = askedGranted.body.requestId;
+    await waitForStatus(broker, granted, 'PENDING_APPROVAL');
+    await call(broker, APPROVER('bob'), 'POST', `/requests/${granted}/approve`, {});
+    await waitForStatus(broker, granted, 'GRANTED');
+    const withPending = await grantedParent(broker);
+    await sleepUntil(withPending.expiresAt - 2000);
+    const askedPending = await call<{ requestId: string }>(
+      broker,
+      DEV('alice'),
+      'POST',
+      `/requests/${withPending.id}/extend`,
+      extension(20),
+    );
+    expect(askedPending.status, JSON.stringify(askedPending.body)).toBe(202);
+    const pending = askedPending.body.requestId;
+    await waitForStatus(broker, pending, 'PENDING_APPROVAL');
+    // Act
+    const r1 = await call(broker, DEV('alice'), 'POST', `/requests/${withGranted.id}/revoke`, {
+      reason: 'done early',
+    });
+    const r2 = await call(broker, DEV('alice'), 'POST', `/requests/${withPending.id}/revoke`, {
+      reason: 'done early',
+    });
+    // Assess
+    expect([r1.status, r2.status]).toEqual([202, 202]);
+    expect((await waitForStatus(broker, granted, 'REVOKED', 5000)).status).toBe('REVOKED');
+    const revokedBy = (await broker.deps.store.events(granted)).find((e) => e.to === 'REVOKED');
+    expect(revokedBy?.details?.reason).toBe(`the grant it extends (${withGranted.id}) was revoked early`);
+    expect((await waitForStatus(broker, pending, 'CANCELLED', 5000)).status).toBe('CANCELLED');
+    expect(Object.keys(policiesOn(broker, 'app-reader')).filter((n) => n.includes(granted))).toEqual([]);
+    expect(await verdictNow(broker)).not.toBe('Allowed');
+  });
 });

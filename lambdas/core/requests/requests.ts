@@ -244,13 +244,26 @@ export async function cancelRequest(deps: Deps, caller: string, id: string): Pro
         `request is ${request.status}; only undecided requests can be cancelled`,
       );
     }
-    const token = request.taskToken;
-    const cancelled = await move(deps, request, 'CANCELLED', caller, {}, { taskToken: null });
-    // A workflow that no longer waits (window closed, execution stopped) has nothing left to end: the
-    // request is CANCELLED either way, so the caller is told so, never a 500.
-    if (token) await deps.workflow.sendSuccess(token, { decision: 'CANCELLED' }).catch(ignoreClosed);
-    return { status: cancelled.status };
+    return { status: (await withdraw(deps, request, caller, {})).status };
   });
+}
+
+/**
+ * Ends an undecided request (REQUESTED or PENDING_APPROVAL) as CANCELLED and tells its waiting workflow.
+ * The caller has checked who may; a refused write (a concurrent change) is the caller's to retry.
+ */
+export async function withdraw(
+  deps: Deps,
+  request: AccessRequest,
+  actor: string,
+  details: Record<string, unknown>,
+): Promise<AccessRequest> {
+  const token = request.taskToken;
+  const cancelled = await move(deps, request, 'CANCELLED', actor, details, { taskToken: null });
+  // A workflow that no longer waits (window closed, execution stopped) has nothing left to end: the
+  // request is CANCELLED either way, so the caller is told so, never a 500.
+  if (token) await deps.workflow.sendSuccess(token, { decision: 'CANCELLED' }).catch(ignoreClosed);
+  return cancelled;
 }
 
 function ignoreClosed(error: unknown): void {

@@ -16,7 +16,7 @@ import { isProtected, validateRequest } from '../policy/validate.ts';
 import type { Deps } from '../ports.ts';
 import { isBreakGlassReviewer } from '../requests/access.ts';
 import { announceBreakGlass } from '../requests/break-glass.ts';
-import { closeUndelivered, isApprover, ruleOf } from '../requests/requests.ts';
+import { closeUndelivered, isApprover, ruleOf, withdraw } from '../requests/requests.ts';
 
 /** Actor names of the broker's own steps in the audit log. */
 export const SYSTEM = {
@@ -273,7 +273,35 @@ export async function revokeEarly(
   if (request.status !== 'REVOKED' && !HOLDS_GRANT.includes(request.status)) {
     throw new ConflictError('NotGranted', `request is ${request.status}; nothing to revoke`);
   }
-  return deps.revocations.revoke(requestId, caller, reason ?? 'early revoke');
+  const result = await deps.revocations.revoke(requestId, caller, reason ?? 'early revoke');
+  await endExtensions(deps, (await load(deps, requestId)).extendedBy, caller, requestId);
+  return result;
+}
+
+/**
+ * An early revoke ends the whole chain: the extension asked for the grant (and its own extension, and so
+ * on) is revoked when granted, withdrawn while it waits for approval. One approved but not yet granted
+ * fails at its Grant step (the grant it extends has ended). Expiry does not come here: an extension exists
+ * to outlive its parent's expiry.
+ */
+async function endExtensions(
+  deps: Deps,
+  childId: string | undefined,
+  actor: string,
+  parentId: string,
+): Promise<void> {
+  const reason = `the grant it extends (${parentId}) was revoked early`;
+  for (let id = childId, depth = 0; id && depth < 20; depth++) {
+    const current = id;
+    const child = await withFreshRead(deps, current, async (request) => {
+      if (request.status === 'REQUESTED' || request.status === 'PENDING_APPROVAL') {
+        return withdraw(deps, request, actor, { reason });
+      }
+      return request;
+    });
+    if (HOLDS_GRANT.includes(child.status)) await deps.revocations.revoke(current, actor, reason);
+    id = child.extendedBy;
+  }
 }
 
 /** Compensation after a failed grant: the kind removes whatever may have been written; records GRANT_FAILED. */

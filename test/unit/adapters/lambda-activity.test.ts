@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LambdaActivity } from '#adapters/lambda-activity.ts';
+import { LambdaActivity, withinInvokeLimit } from '#adapters/lambda-activity.ts';
 import type { ActivityQuery, ActivityResult } from '#core/audit/activity.ts';
 import { RetryableAwsError } from '#core/errors.ts';
 
@@ -165,5 +165,38 @@ describe('LambdaActivity', () => {
     // Assess
     await expect(out).rejects.toThrow('lambda:Invoke answered 403: {"message":"AccessDenied"}');
     await expect(out).rejects.not.toBeInstanceOf(RetryableAwsError);
+  });
+});
+
+describe('withinInvokeLimit', () => {
+  const event = (i: number) => ({
+    eventId: `e${i}`,
+    eventTime: `2026-11-22T10:00:${String(i % 60).padStart(2, '0')}Z`,
+    eventSource: 's3.amazonaws.com',
+    eventName: 'ListBucket',
+    awsRegion: 'us-east-1',
+    recipientAccountId: '111122223333',
+    eventCategory: 'Management' as const,
+    userIdentity: {},
+    resources: [],
+  });
+  const source = {
+    name: 'cloudtrail:111122223333:us-east-1',
+    eventClasses: ['management' as const],
+    calls: 1,
+    events: 5,
+  };
+
+  it('keeps a result within the limit as it is, and cuts a larger one, saying so', () => {
+    // Prepare
+    const small = { events: [0, 1, 2].map(event), sources: [source] };
+    const large = { events: [0, 1, 2, 3, 4].map(event), sources: [source] };
+    // Act
+    const kept = withinInvokeLimit(small, 3);
+    const cut = withinInvokeLimit(large, 3);
+    // Assess
+    expect(kept).toBe(small);
+    expect(cut.events.map((e) => e.eventId)).toEqual(['e0', 'e1', 'e2']);
+    expect(cut.sources.at(-1)?.error).toContain('first 3 of 5');
   });
 });

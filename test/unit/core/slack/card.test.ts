@@ -237,3 +237,38 @@ describe('buildRequestCard for an extension', () => {
     expect(texts(plain)).not.toContain('Extends');
   });
 });
+
+describe('buildRequestCard: break-glass and first use', () => {
+  it('heads a break-glass card and names its incident and reason code', () => {
+    // Prepare
+    const r = request({
+      status: 'GRANTED',
+      expiresAt: '2026-11-22T11:00:00Z',
+      breakGlass: { incident: 'INC-1234', reviews: [] },
+      reasonCode: 'outage',
+    });
+    // Act
+    const text = texts(blocksOf(r));
+    // Assess
+    expect(text).toContain('BREAK-GLASS');
+    expect(text).toContain('INC-1234');
+    expect(text).toContain('outage');
+  });
+
+  it('shows when and from where the grant was first used', () => {
+    // Prepare
+    const r = request({
+      status: 'GRANTED',
+      expiresAt: '2026-11-22T11:00:00Z',
+      firstUsedAt: '2026-11-22T10:02:00Z',
+      firstUsedFrom: '203.0.113.7',
+    });
+    // Act
+    const text = texts(blocksOf(r));
+    const before = texts(blocksOf(request({ status: 'GRANTED', expiresAt: '2026-11-22T11:00:00Z' })));
+    // Assess
+    expect(text).toContain('First used');
+    expect(text).toContain('203.0.113.7');
+    expect(before).not.toContain('First used');
+  });
+});
