@@ -89,22 +89,8 @@ export async function followUp(deps: Deps, id: string): Promise<FollowUpOutcome>
   const times = reviewPassTimes(deps.config, window.usableUntil);
   const pass = request.review?.pass ?? 0;
   const due = pass === 0 && times.first <= now ? 1 : pass === 1 && times.second <= now ? 2 : undefined;
-  if (due) {
-    const { review, firstUse } = await computeReview(deps, request, events, window, due);
-    if (firstUse && request.firstUsedAt === undefined) await recordFirstUse(deps, firstUse, id);
-    if (review.visibility.incomplete && deps.activity !== undefined && due === 1) {
-      // A source failed: the review stays provisional and the pass runs again at the next run.
-      return { requestId: id, incomplete: true };
-    }
-    const hash = hashReview(review);
-    // The note first: its version check lets one of two overlapping runs store the pass, and only that one
-    // writes the review its hash names.
-    const before = request.version;
-    request = await noteReviewed(deps, id, due, hash, review, window.usableUntil);
-    if (request.version === before || request.review?.hash !== hash) return { requestId: id };
-    await deps.store.putReview(id, { ...review, hash });
-    outcome = { ...outcome, reviewed: due, ...(review.visibility.incomplete ? { incomplete: true } : {}) };
-  }
+  if (due) outcome = await storePass(deps, request, events, window, due);
+  request = await load(deps, id);
   const bg = request.breakGlass;
   if (bg && !bg.reviewed && bg.reviewDueBy && bg.reviewDueBy <= now) {
     const newly = bg.overdueAt === undefined;
@@ -115,6 +101,32 @@ export async function followUp(deps: Deps, id: string): Promise<FollowUpOutcome>
     outcome = { ...outcome, breakGlassOverdue: true, newlyOverdue: newly };
   }
   return outcome;
+}
+
+/**
+ * Computes and stores one review pass. A first pass whose source failed is not stored (the review stays
+ * provisional and the pass runs again next time); the second is stored either way, saying it is incomplete.
+ */
+async function storePass(
+  deps: Deps,
+  request: AccessRequest,
+  events: readonly AuditEvent[],
+  window: ReviewWindow,
+  due: 1 | 2,
+): Promise<FollowUpOutcome> {
+  const id = request.id;
+  const { review, firstUse } = await computeReview(deps, request, events, window, due);
+  if (firstUse && request.firstUsedAt === undefined) await recordFirstUse(deps, firstUse, id);
+  if (review.visibility.incomplete && deps.activity !== undefined && due === 1) {
+    return { requestId: id, incomplete: true };
+  }
+  const hash = hashReview(review);
+  // The note first: its version check lets one of two overlapping runs store the pass, and only that one
+  // writes the review its hash names.
+  const noted = await noteReviewed(deps, id, due, hash, review, window.usableUntil);
+  if (noted.review?.hash !== hash) return { requestId: id };
+  await deps.store.putReview(id, { ...review, hash });
+  return { requestId: id, reviewed: due, ...(review.visibility.incomplete ? { incomplete: true } : {}) };
 }
 
 /**

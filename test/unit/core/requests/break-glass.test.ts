@@ -17,6 +17,7 @@ import {
   reviewBreakGlass,
 } from '#core/requests/break-glass.ts';
 import { submitRequest } from '#core/requests/requests.ts';
+import { runFollowUps } from '#core/requests/review.ts';
 import { grantStep, revokeGrant, validateStep } from '#core/workflow/steps.ts';
 import { ACCOUNT, ALICE, arn, fakeDeps, testConfig, testConfigInput } from '../../../support/fakes.ts';
 
@@ -788,5 +789,37 @@ describe('breakGlassReviewsDue', () => {
     expect(half?.breakGlass?.incident).toBe('INC-7');
     expect(half?.breakGlass?.reviews.map((r) => r.reviewer)).toEqual([RITA]);
     expect(half).not.toHaveProperty('lastHash');
+  });
+});
+
+describe('follow-ups: an overdue break-glass review', () => {
+  it('alarms, alerts once and stays overdue on every run, even while CloudTrail cannot be read', async () => {
+    // Prepare: a revoked break-glass grant whose CloudTrail source keeps failing
+    const env = setup();
+    const alerts: BrokerAlert[] = [];
+    const deps: Deps = {
+      ...env.deps,
+      alerts: { publish: async (a) => void alerts.push(a) },
+      activity: {
+        find: async () => ({
+          events: [],
+          sources: [
+            { name: 'cloudtrail:x', eventClasses: ['management'], calls: 9, events: 0, error: 'Throttled' },
+          ],
+        }),
+      },
+    };
+    const id = await revokedBreakGlass({ ...env, deps });
+    env.clock.advance(25 * 3600);
+    // Act
+    const first = await runFollowUps(deps);
+    const second = await runFollowUps(deps);
+    // Assess
+    expect(first.overdue).toBe(1);
+    expect(second.overdue).toBe(1);
+    expect(first.outcomes[0]).toMatchObject({ requestId: id, incomplete: true, newlyOverdue: true });
+    expect(second.outcomes[0]).toMatchObject({ requestId: id, newlyOverdue: false });
+    expect(alerts.filter((a) => a.fields.type === 'break-glass-review-overdue')).toHaveLength(1);
+    expect(stored(env, id).breakGlass?.overdueAt).toBeDefined();
   });
 });
