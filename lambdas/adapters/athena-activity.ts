@@ -270,7 +270,7 @@ export class AthenaActivity {
     const events: ActivityEvent[] = [];
     try {
       const { correlation, parameters } = activityParameters(query);
-      const id = await this.#run(this.#sql[correlation], parameters, report);
+      const id = await this.#run(this.#sql[correlation], parameters, report, query.readBy);
       const truncated = await this.#read(id, events, report);
       return {
         events,
@@ -282,7 +282,7 @@ export class AthenaActivity {
   }
 
   /** Starts the query and waits for its end; the execution id once it succeeded. */
-  async #run(sql: string, parameters: string[], report: { calls: number }): Promise<string> {
+  async #run(sql: string, parameters: string[], report: { calls: number }, readBy?: string): Promise<string> {
     report.calls++;
     const started = await this.#athena.send(
       new StartQueryExecutionCommand({
@@ -295,7 +295,9 @@ export class AthenaActivity {
     );
     const id = started.QueryExecutionId;
     if (!id) throw new Error('Athena StartQueryExecution returned no execution id');
-    const polls = Math.max(1, Math.ceil(this.#timeoutMs / this.#pollIntervalMs));
+    const budget =
+      readBy === undefined ? this.#timeoutMs : Math.min(this.#timeoutMs, Date.parse(readBy) - Date.now());
+    const polls = Math.max(1, Math.ceil(budget / this.#pollIntervalMs));
     for (let poll = 0; poll < polls; poll++) {
       await this.#sleep(this.#pollIntervalMs);
       report.calls++;
@@ -312,7 +314,7 @@ export class AthenaActivity {
     // Stopped so it does not go on scanning (and billing) after the review gave up on it.
     report.calls++;
     await this.#athena.send(new StopQueryExecutionCommand({ QueryExecutionId: id })).catch(() => undefined);
-    throw new Error(`Athena query ${id} did not finish within ${this.#timeoutMs} ms`);
+    throw new Error(`Athena query ${id} did not finish within ${Math.round(budget)} ms`);
   }
 
   /** Pages the results into `events`; true when it stopped at `maxEvents` with rows left. */

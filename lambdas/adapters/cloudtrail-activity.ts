@@ -43,6 +43,8 @@ export interface CloudTrailActivityOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** In [0, 1): the jitter of the backoff. @default Math.random */
   readonly random?: () => number;
+  /** Epoch milliseconds, for the query's `readBy`. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** LookupEvents' largest page. */
@@ -182,6 +184,7 @@ export class CloudTrailActivity implements Activity {
   readonly #maxRetries: number;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #now: () => number;
 
   constructor(opts: CloudTrailActivityOptions) {
     this.#lookup = opts.lookup;
@@ -190,6 +193,7 @@ export class CloudTrailActivity implements Activity {
     this.#maxRetries = opts.maxRetries ?? 8;
     this.#sleep = opts.sleep ?? realSleep;
     this.#random = opts.random ?? Math.random;
+    this.#now = opts.now ?? Date.now;
   }
 
   async find(query: ActivityQuery): Promise<ActivityResult> {
@@ -221,6 +225,10 @@ export class CloudTrailActivity implements Activity {
           MaxResults: PAGE_SIZE,
           ...(nextToken === undefined ? {} : { NextToken: nextToken }),
         };
+        if (query.readBy !== undefined && this.#now() >= Date.parse(query.readBy)) {
+          error = `stopped at the read budget (${query.readBy}) after ${tally.calls} call(s); the stored review reads everything`;
+          break;
+        }
         const out = await this.#page(query.account, region, input, tally);
         if ('error' in out) {
           error = `LookupEvents ${attribute.AttributeKey}=${attribute.AttributeValue} page ${page}: ${out.error}`;

@@ -64,6 +64,11 @@ export interface ActivityQuery {
   readonly roleId?: string;
   /** CloudTrail event sources of the granted services (`s3.amazonaws.com`), for inline grants. */
   readonly eventSources: readonly string[];
+  /**
+   * ISO 8601: the sources stop reading at this moment and report what they read, with an error saying
+   * so (an on-demand review answers within the API's time; the stored review reads without a budget).
+   */
+  readonly readBy?: string;
 }
 
 /** One source consulted for a review: what it can see and what it cost. */

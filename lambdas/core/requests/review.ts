@@ -24,6 +24,9 @@ import type { Deps, RequestPage } from '../ports.ts';
 import { isAuditor, mayRead } from './access.ts';
 import { overdueAlert } from './break-glass.ts';
 
+/** How long an on-demand review reads CloudTrail (API Gateway ends a call at 29 s). */
+export const ON_DEMAND_READ_SECONDS = 20;
+
 /** The review of a grant from what the sources say now. */
 async function computeReview(
   deps: Pick<Deps, 'config' | 'activity' | 'clock'>,
@@ -32,7 +35,13 @@ async function computeReview(
   window: ReviewWindow,
   pass: 0 | 1 | 2,
 ): Promise<{ review: ActivityReview; firstUse?: ActivityEvent }> {
-  const query = activityQuery(request, window);
+  // On demand, the API must answer within API Gateway's 29 s: the sources read for ON_DEMAND_READ_SECONDS
+  // and say where they stopped. The stored passes read everything.
+  const readBy =
+    pass === 0
+      ? new Date(deps.clock.now().getTime() + ON_DEMAND_READ_SECONDS * 1000).toISOString()
+      : undefined;
+  const query = { ...activityQuery(request, window), ...(readBy ? { readBy } : {}) };
   const activity = deps.activity ? await deps.activity.find(query) : { events: [], sources: [] };
   const review = buildReview({ request, events, window, activity, now: deps.clock.now(), pass });
   const firstUse = review.firstUse

@@ -164,6 +164,32 @@ describe('CloudTrailActivity', () => {
     expect(time.now).toBe(156_450);
   });
 
+  it("stops at the query's read budget and says how far it got, keeping what it read", async () => {
+    // Prepare: 100 pages, 5 virtual seconds of budget (about 10 calls at 2 per 1.05 s)
+    const time = new VirtualTime();
+    const { lookup, calls } = fakeLookup(time, (region, attribute) => manyPages(attribute, region, 100));
+    const activity = new CloudTrailActivity({
+      lookup,
+      regions: ['eu-west-1'],
+      pacer: new Pacer({ now: time.clock, sleep: time.sleep }),
+      sleep: time.sleep,
+      now: time.clock,
+    });
+    const readBy = new Date(5000).toISOString();
+    // Act
+    const result = await time.run(activity.find({ ...credentialsQuery, readBy }));
+    const unbounded = await time.run(activity.find(credentialsQuery));
+    // Assess
+    expect(calls.length).toBeGreaterThan(100);
+    const bounded = calls.length - 100;
+    expect(bounded).toBeGreaterThanOrEqual(8);
+    expect(bounded).toBeLessThanOrEqual(11);
+    expect(result.events).toHaveLength(bounded * 50);
+    expect(result.sources[0]?.error).toContain('stopped at the read budget');
+    expect(unbounded.events).toHaveLength(5000);
+    expect(unbounded.sources[0]?.error).toBeUndefined();
+  });
+
   it('shares the quota between concurrent queries through one pacer', async () => {
     // Prepare
     const time = new VirtualTime();

@@ -389,3 +389,22 @@ describe('listRequests', () => {
     expect(all.items).toHaveLength(3);
   });
 });
+
+describe('read budget', () => {
+  it('gives an on-demand review 20 s of reading, and a stored pass no limit', async () => {
+    // Prepare
+    const env = withActivity();
+    const id = await revokedInline(env);
+    // Act
+    await getReview(env.deps, ALICE, id);
+    const onDemand = env.queries.at(-1);
+    const asked = env.clock.now().getTime();
+    setClock(env, '10:30:00');
+    await followUp(env.deps, id);
+    const stored = env.queries.at(-1);
+    // Assess
+    expect(onDemand?.readBy).toBe(new Date(asked + 20_000).toISOString());
+    expect(stored).toBeDefined();
+    expect(stored?.readBy).toBeUndefined();
+  });
+});
