@@ -81,6 +81,8 @@ export interface BreakGlassState {
   readonly reviewed?: boolean;
   /** Set when the overdue alarm fired (the requester's break-glass eligibility is suspended until reviewed). */
   readonly overdueAt?: string;
+  /** When the alert topic took the break-glass announcement (absent: not yet; the review job re-sends it). */
+  readonly announcedAt?: string;
 }
 
 /** One reviewer's verdict on a break-glass grant. */

@@ -116,6 +116,74 @@ export async function announceBreakGlass(
   deps: Pick<Deps, 'alerts' | 'approvals'>,
   request: AccessRequest,
 ): Promise<string[]> {
+  return sendAnnouncement(deps, request);
+}
+
+/**
+ * After the grant: announces, then notes on the request whether the alert topic took it
+ * (`BREAK_GLASS_ANNOUNCED`, with `announcedAt`) or not (`BREAK_GLASS_ANNOUNCE_FAILED`, with a follow-up now,
+ * so the review job sends it again within minutes). Returns what failed (the grant step logs it).
+ */
+export async function announceAndNote(deps: Deps, request: AccessRequest): Promise<string[]> {
+  const failures = await sendAnnouncement(deps, request);
+  await noteAnnouncement(deps, request.id, failures).catch((error: unknown) => {
+    failures.push(`break-glass announcement not noted: ${(error as Error).message}`);
+  });
+  return failures;
+}
+
+/**
+ * The review job's retry of an announcement the grant step could not send: the alert only (the Slack card,
+ * if it was posted, is already kept current).
+ */
+export async function reannounce(deps: Deps, request: AccessRequest): Promise<string[]> {
+  const failures = await sendAnnouncement(
+    { ...deps, approvals: { requestPending: async () => {} } },
+    request,
+  );
+  await noteAnnouncement(deps, request.id, failures);
+  return failures;
+}
+
+/** Records whether the alert topic took the announcement; on failure the review job retries it. */
+async function noteAnnouncement(deps: Deps, id: string, failures: readonly string[]): Promise<void> {
+  const alertFailed = failures.some((f) => f.startsWith('break-glass alert'));
+  for (let attempt = 1; ; attempt++) {
+    const request = await load(deps, id);
+    const bg = request.breakGlass;
+    if (!bg || bg.announcedAt !== undefined) return;
+    const at = deps.clock.now().toISOString();
+    try {
+      await move(
+        deps,
+        request,
+        request.status,
+        'system:break-glass',
+        alertFailed
+          ? { event: 'BREAK_GLASS_ANNOUNCE_FAILED', failures }
+          : { event: 'BREAK_GLASS_ANNOUNCED', channels: deps.alerts ? ['alerts'] : [] },
+        alertFailed
+          ? { followUpAt: request.followUpAt && request.followUpAt < at ? request.followUpAt : at }
+          : {
+              breakGlass: { ...bg, announcedAt: at },
+              // While granted nothing else is due; after revoke the review job's own follow-up stays.
+              ...(request.status === 'GRANTED' && request.followUpAt !== undefined
+                ? { followUpAt: null }
+                : {}),
+            },
+      );
+      return;
+    } catch (error) {
+      if (!(error instanceof TransitionRefusedError) || attempt >= 5) throw error;
+    }
+  }
+}
+
+/** Sends the announcement: the alert topic and the security channel, each tried twice. */
+async function sendAnnouncement(
+  deps: Pick<Deps, 'alerts' | 'approvals'>,
+  request: AccessRequest,
+): Promise<string[]> {
   const alert = breakGlassAlert(request);
   const failures: string[] = [];
   const tries = async (what: string, send: () => Promise<void>) => {

@@ -22,7 +22,7 @@ import type { Status } from '../lifecycle.ts';
 import type { AccessRequest, AuditEvent } from '../model.ts';
 import type { Deps, RequestPage } from '../ports.ts';
 import { isAuditor, mayRead } from './access.ts';
-import { overdueAlert } from './break-glass.ts';
+import { overdueAlert, reannounce } from './break-glass.ts';
 
 /** How long an on-demand review reads CloudTrail (API Gateway ends a call at 29 s). */
 export const ON_DEMAND_READ_SECONDS = 20;
@@ -80,6 +80,8 @@ export interface FollowUpOutcome {
   readonly breakGlassOverdue?: boolean;
   /** The overdue state was first noticed in this run (the alert goes out once). */
   readonly newlyOverdue?: boolean;
+  /** A break-glass announcement the grant step could not send was sent again (true) or failed again. */
+  readonly reannounced?: boolean;
   readonly error?: string;
 }
 
@@ -93,12 +95,18 @@ export async function followUp(deps: Deps, id: string): Promise<FollowUpOutcome>
   let request = await load(deps, id);
   const events = await deps.store.events(id);
   const window = reviewWindow(request, events, deps.config.audit.deliveryDelaySeconds, deps.clock.now());
-  if (!window || request.status !== 'REVOKED') return { requestId: id };
   let outcome: FollowUpOutcome = { requestId: id };
+  if (request.breakGlass && request.breakGlass.announcedAt === undefined && window) {
+    // The grant step could not announce it: send it again (noted either way; a failure stays due).
+    const failures = await reannounce(deps, request);
+    outcome = { ...outcome, reannounced: failures.length === 0 };
+    request = await load(deps, id);
+  }
+  if (!window || request.status !== 'REVOKED') return outcome;
   const times = reviewPassTimes(deps.config, window.usableUntil);
   const pass = request.review?.pass ?? 0;
   const due = pass === 0 && times.first <= now ? 1 : pass === 1 && times.second <= now ? 2 : undefined;
-  if (due) outcome = await storePass(deps, request, events, window, due);
+  if (due) outcome = { ...outcome, ...(await storePass(deps, request, events, window, due)) };
   request = await load(deps, id);
   const bg = request.breakGlass;
   if (bg && !bg.reviewed && bg.reviewDueBy && bg.reviewDueBy <= now) {

@@ -15,7 +15,7 @@ import type { AccessRequest, RequestPatch, RevokeResult } from '../model.ts';
 import { isProtected, validateRequest } from '../policy/validate.ts';
 import type { Deps } from '../ports.ts';
 import { isBreakGlassReviewer } from '../requests/access.ts';
-import { announceBreakGlass } from '../requests/break-glass.ts';
+import { announceAndNote } from '../requests/break-glass.ts';
 import { closeUndelivered, isApprover, ruleOf, withdraw } from '../requests/requests.ts';
 
 /** Actor names of the broker's own steps in the audit log. */
@@ -184,7 +184,7 @@ export async function grantStep(
   const after = await move(deps, request, 'GRANTED', SYSTEM.grant, granted.details, granted.patch);
   if (!after.breakGlass) return { requestId, expiresAt: granted.expiresAt };
   // Break-glass is loud: announced right after the grant (never before it: no Slack on its way in).
-  const alertFailures = await announceBreakGlass(deps, after);
+  const alertFailures = await announceAndNote(deps, after);
   return { requestId, expiresAt: granted.expiresAt, ...(alertFailures.length ? { alertFailures } : {}) };
 }
 

@@ -823,3 +823,52 @@ describe('follow-ups: an overdue break-glass review', () => {
     expect(stored(env, id).breakGlass?.overdueAt).toBeDefined();
   });
 });
+
+describe('break-glass announcement: noted, and sent again when the grant step could not', () => {
+  it('notes BREAK_GLASS_ANNOUNCED when the alert topic takes it', async () => {
+    // Prepare
+    const env = setup();
+    const alerts: BrokerAlert[] = [];
+    const deps: Deps = { ...env.deps, alerts: { publish: async (a) => void alerts.push(a) } };
+    // Act
+    const id = await grantedBreakGlass(deps);
+    // Assess
+    const notes = (await env.store.events(id)).filter((e) => e.details?.event === 'BREAK_GLASS_ANNOUNCED');
+    expect(alerts).toHaveLength(1);
+    expect(notes).toHaveLength(1);
+    expect(stored(env, id).breakGlass?.announcedAt).toBe(env.clock.now().toISOString());
+    expect(stored(env, id).followUpAt).toBeUndefined();
+  });
+
+  it('sends it again from the review job when the topic refused it twice at grant', async () => {
+    // Prepare: the topic is down during the grant, back up for the next review run
+    const env = setup();
+    let down = true;
+    const alerts: BrokerAlert[] = [];
+    const deps: Deps = {
+      ...env.deps,
+      alerts: {
+        publish: async (a) => {
+          if (down) throw new Error('sns: 503');
+          alerts.push(a);
+        },
+      },
+    };
+    const id = await grantedBreakGlass(deps);
+    const afterGrant = stored(env, id);
+    // Act
+    down = false;
+    env.clock.advance(60);
+    const run = await runFollowUps(deps);
+    const again = await runFollowUps(deps);
+    // Assess
+    expect(afterGrant.breakGlass?.announcedAt).toBeUndefined();
+    expect(afterGrant.followUpAt).toBeDefined();
+    expect(run.outcomes).toEqual([expect.objectContaining({ requestId: id, reannounced: true })]);
+    expect(alerts.filter((a) => a.fields.type === 'break-glass-granted')).toHaveLength(1);
+    expect(again.outcomes).toEqual([]);
+    const events = (await env.store.events(id)).map((e) => e.details?.event).filter(Boolean);
+    expect(events).toEqual(expect.arrayContaining(['BREAK_GLASS_ANNOUNCE_FAILED', 'BREAK_GLASS_ANNOUNCED']));
+    expect(stored(env, id).status).toBe('GRANTED');
+  });
+});
