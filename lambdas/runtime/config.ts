@@ -63,6 +63,11 @@ export function revokeFunctionName(): string {
   return required(ENV.revokeFunctionName);
 }
 
+/** The function's own region (Lambda sets `AWS_REGION`); us-east-1 when unset. */
+export function functionRegion(): string {
+  return process.env.AWS_REGION || 'us-east-1';
+}
+
 /** The audit review function the API asks for CloudTrail reads (API function only). */
 export function reviewFunctionName(): string {
   return required(ENV.reviewFunctionName);

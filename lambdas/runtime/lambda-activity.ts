@@ -8,7 +8,7 @@ import { combineSources } from '#core/audit/activity.ts';
 import { GrantorUnavailableError } from '#core/errors.ts';
 import { grantorRoleArn, listedAccounts } from '#core/policy/accounts.ts';
 import type { Activity } from '#core/ports.ts';
-import { grantorSessionName, policyConfig } from './config.ts';
+import { functionRegion, grantorSessionName, policyConfig } from './config.ts';
 
 /**
  * The review function's CloudTrail reads (a module of its own so only that bundle carries the CloudTrail,
@@ -62,7 +62,7 @@ export function activityPort(): Activity {
     }
     return client;
   };
-  const home = process.env.AWS_REGION ?? 'us-east-1';
+  const home = functionRegion();
   const regions = config.audit.regions ?? [...new Set([home, 'us-east-1'])];
   const sources: Activity[] = [
     new CloudTrailActivity({ lookup: sdkLookup(clientFor), regions, sleep: realSleep }),
