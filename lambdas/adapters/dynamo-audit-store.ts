@@ -236,48 +236,45 @@ export class DynamoAuditStore implements AuditStore {
   }
 
   async findPendingApproval(limit: number): Promise<AccessRequest[]> {
-    const index = TABLE_SCHEMA.indexes.openRequests;
-    const found: AccessRequest[] = [];
-    let start: Record<string, unknown> | undefined;
-    // The filter runs after `Limit` items are read, so a page can hold fewer matches than asked for (or
-    // none) while more follow: page on until `limit` matches or the end of the index.
-    do {
-      const out: QueryCommandOutput = await this.#db.send(
-        new QueryCommand({
-          TableName: this.#table,
-          IndexName: index.name,
-          KeyConditionExpression: '#o = :open',
-          FilterExpression: '#status = :pending',
-          ExpressionAttributeNames: { '#o': index.partitionKey, '#status': 'status' },
-          ExpressionAttributeValues: {
-            ':open': OPEN_REQUEST,
-            ':pending': 'PENDING_APPROVAL' satisfies Status,
-          },
-          Limit: limit,
-          ExclusiveStartKey: start,
-        }),
-      );
-      for (const item of out.Items ?? []) found.push(toRequest(item));
-      start = out.LastEvaluatedKey;
-    } while (start && found.length < limit);
-    return found.slice(0, limit);
+    return this.#openStateMatches(
+      OPEN_REQUEST,
+      '#status = :match',
+      { '#status': 'status' },
+      'PENDING_APPROVAL' satisfies Status,
+      limit,
+    );
   }
 
   async findFollowUps(dueBy: string, limit: number): Promise<AccessRequest[]> {
+    // Few requests are followed up at once (reviews due within the hour, break-glass reviews open).
+    return this.#openStateMatches(FOLLOW_UP, '#f <= :match', { '#f': 'followUpAt' }, dueBy, limit);
+  }
+
+  /**
+   * Requests of one `openState` partition that pass `filter` (`:match` is its value), at most `limit`. The
+   * filter runs after `Limit` items are read, so a page can hold fewer matches than asked for (or none)
+   * while more follow: page on until `limit` matches or the end of the partition.
+   */
+  async #openStateMatches(
+    state: string,
+    filter: string,
+    names: Record<string, string>,
+    match: string,
+    limit: number,
+  ): Promise<AccessRequest[]> {
     const index = TABLE_SCHEMA.indexes.openRequests;
     const found: AccessRequest[] = [];
     let start: Record<string, unknown> | undefined;
-    // Few requests are followed up at once (reviews due within the hour, break-glass reviews open): the
-    // filter on `followUpAt` reads them all, page by page, until `limit` are due.
     do {
       const out: QueryCommandOutput = await this.#db.send(
         new QueryCommand({
           TableName: this.#table,
           IndexName: index.name,
-          KeyConditionExpression: '#o = :f',
-          FilterExpression: 'followUpAt <= :due',
-          ExpressionAttributeNames: { '#o': index.partitionKey },
-          ExpressionAttributeValues: { ':f': FOLLOW_UP, ':due': dueBy },
+          KeyConditionExpression: '#o = :state',
+          FilterExpression: filter,
+          ExpressionAttributeNames: { '#o': index.partitionKey, ...names },
+          ExpressionAttributeValues: { ':state': state, ':match': match },
+          Limit: limit,
           ExclusiveStartKey: start,
         }),
       );
