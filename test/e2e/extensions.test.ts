@@ -81,6 +81,21 @@ const extension = (durationSeconds: number) => ({
   reason: 'e2e: the export is still running',
 });
 
+/** Asks, 2 s before the parent's expiry, for a 20 s extension of it; returns the child once it awaits approval. */
+async function pendingExtension(broker: LocalBroker, parent: { id: string; expiresAt: number }) {
+  await sleepUntil(parent.expiresAt - 2000);
+  const asked = await call<{ requestId: string }>(
+    broker,
+    DEV('alice'),
+    'POST',
+    `/requests/${parent.id}/extend`,
+    extension(20),
+  );
+  expect(asked.status, JSON.stringify(asked.body)).toBe(202);
+  await waitForStatus(broker, asked.body.requestId, 'PENDING_APPROVAL');
+  return asked.body.requestId;
+}
+
 describe('local runtime: extending a grant', () => {
   let broker: LocalBroker;
   beforeAll(async () => {
@@ -241,34 +256,15 @@ describe('local runtime: extending a grant', () => {
     });
     await waitForStatus(broker, child ?? '', 'REVOKED');
   });
+
   it('ends the whole chain on an early revoke of the parent: a granted child revoked, a pending one withdrawn', async () => {
     // Prepare: a parent with a granted child, and another parent with a child awaiting approval
     const withGranted = await grantedParent(broker);
-    await sleepUntil(withGranted.expiresAt - 2000);
-    const askedGranted = await call<{ requestId: string }>(
-      broker,
-      DEV('alice'),
-      'POST',
-      `/requests/${withGranted.id}/extend`,
-      extension(20),
-    );
-    expect(askedGranted.status, JSON.stringify(askedGranted.body)).toBe(202);
-    const granted = askedGranted.body.requestId;
-    await waitForStatus(broker, granted, 'PENDING_APPROVAL');
+    const granted = await pendingExtension(broker, withGranted);
     await call(broker, APPROVER('bob'), 'POST', `/requests/${granted}/approve`, {});
     await waitForStatus(broker, granted, 'GRANTED');
     const withPending = await grantedParent(broker);
-    await sleepUntil(withPending.expiresAt - 2000);
-    const askedPending = await call<{ requestId: string }>(
-      broker,
-      DEV('alice'),
-      'POST',
-      `/requests/${withPending.id}/extend`,
-      extension(20),
-    );
-    expect(askedPending.status, JSON.stringify(askedPending.body)).toBe(202);
-    const pending = askedPending.body.requestId;
-    await waitForStatus(broker, pending, 'PENDING_APPROVAL');
+    const pending = await pendingExtension(broker, withPending);
     // Act
     const r1 = await call(broker, DEV('alice'), 'POST', `/requests/${withGranted.id}/revoke`, {
       reason: 'done early',
