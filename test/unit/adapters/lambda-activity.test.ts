@@ -2,39 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { LambdaActivity, withinInvokeLimit } from '#adapters/lambda-activity.ts';
 import type { ActivityQuery, ActivityResult } from '#core/audit/activity.ts';
 import { RetryableAwsError } from '#core/errors.ts';
+import { recordingContext } from '../../support/signing-context.ts';
 
 const FUNCTION = 'JitBroker-ReviewFunctionFn-abc';
 const A = '111122223333';
 
-interface Sent {
-  readonly url: string;
-  readonly method: string | undefined;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
 /** An activity adapter whose HTTP calls are answered by `answer` and recorded in `sent`. */
 function setup(answer: () => Response, functionName = FUNCTION) {
-  const sent: Sent[] = [];
-  const activity = new LambdaActivity({
-    functionName,
-    region: async () => 'eu-west-1',
-    credentials: async () => ({
-      accessKeyId: 'AKIDEXAMPLE',
-      secretAccessKey: 'secret',
-      sessionToken: 'token',
-    }),
-    fetch: (async (url: string, init: RequestInit) => {
-      sent.push({
-        url,
-        method: init.method,
-        headers: init.headers as Record<string, string>,
-        body: String(init.body),
-      });
-      return answer();
-    }) as typeof fetch,
-  });
-  return { activity, sent };
+  const { context, sent } = recordingContext(answer);
+  return { activity: new LambdaActivity({ ...context, functionName }), sent };
 }
 
 const json = (value: unknown, headers: Record<string, string> = {}, status = 200) =>

@@ -2,38 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { SnsAlerts } from '#adapters/sns-alerts.ts';
 import { RetryableAwsError } from '#core/errors.ts';
 import type { BrokerAlert } from '#core/ports.ts';
+import { recordingContext, type Sent } from '../../support/signing-context.ts';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:111122223333:JitBroker-AlertTopic';
 
-interface Sent {
-  readonly url: string;
-  readonly method: string | undefined;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
 /** An alerts adapter whose HTTP calls are answered by `answer` and recorded in `sent`. */
 function setup(answer: () => Response) {
-  const sent: Sent[] = [];
-  const alerts = new SnsAlerts({
-    topicArn: TOPIC,
-    region: async () => 'eu-west-1',
-    credentials: async () => ({
-      accessKeyId: 'AKIDEXAMPLE',
-      secretAccessKey: 'secret',
-      sessionToken: 'token',
-    }),
-    fetch: (async (url: string, init: RequestInit) => {
-      sent.push({
-        url,
-        method: init.method,
-        headers: init.headers as Record<string, string>,
-        body: String(init.body),
-      });
-      return answer();
-    }) as typeof fetch,
-  });
-  return { alerts, sent };
+  const { context, sent } = recordingContext(answer);
+  return { alerts: new SnsAlerts({ ...context, topicArn: TOPIC }), sent };
 }
 
 const ALERT: BrokerAlert = {
